@@ -1,0 +1,286 @@
+// Package mcpserver serves the MCP endpoint: go-sdk's Streamable HTTP handler (stateless, JSON
+// responses — nothing to lose when the Functions host scales out) behind the checks a remote
+// server needs, in this order:
+//
+//  1. Host allow-list (MCP_ALLOWED_HOSTS + WEBSITE_HOSTNAME). go-sdk's own localhost guard is
+//     off: behind the Functions host every request arrives on 127.0.0.1 with the public Host,
+//     which that guard would refuse with 403.
+//  2. Browser cross-origin requests refused with 403 (net/http's CrossOriginProtection:
+//     Sec-Fetch-Site / Origin); clients that send no Origin are unaffected.
+//  3. Bearer authentication (package bearer): 401/403 with WWW-Authenticate challenges.
+//  4. Tool authorization: a tools/call for a tool whose app role the caller lacks is refused with
+//     403 error="insufficient_scope" before it reaches the SDK; tools/list shows each caller only
+//     the tools its roles allow, because the SDK gets a server holding just those tools (one
+//     server per distinct tool set, built once); and each tool re-checks the role itself.
+//
+// [NewMux] adds the readiness ping (GET / → 200 "ok") that the Functions host polls at start.
+//
+//	h, _ := mcpserver.New(&mcpserver.Options{Tools: graphtools.Tools(), Deps: deps, Verifier: v,
+//		ResourceMetadataURL: prm, Scope: cfg.APIScopeURI()})
+//	http.ListenAndServe("127.0.0.1:8080", mcpserver.NewMux(h, nil, logger))
+package mcpserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"example.com/graphmcp/handler/bearer"
+	"example.com/graphmcp/handler/graphtools"
+	"example.com/graphmcp/handler/logging"
+	"example.com/graphmcp/handler/tokenverify"
+)
+
+// Options configures the MCP endpoint.
+type Options struct {
+	Tools    []graphtools.Tool
+	Deps     *graphtools.Deps
+	Verifier bearer.Verifier
+	// ResourceMetadataURL and Scope go into every 401/403 challenge.
+	ResourceMetadataURL string
+	Scope               string
+	// AllowedHosts are accepted Host names (lower case, no port); empty accepts any.
+	AllowedHosts []string
+	// MaxRequestBodyBytes bounds a request body. Default 1 MiB.
+	MaxRequestBodyBytes int64
+	// Version is reported in serverInfo. Default "dev".
+	Version string
+	Logger  *slog.Logger
+
+	sdkLogger *slog.Logger
+}
+
+// Handler is the /mcp endpoint.
+type Handler struct {
+	opts     Options
+	chain    http.Handler
+	schemas  *mcp.SchemaCache
+	mu       sync.Mutex
+	servers  sync.Map // uint64 tool bitmask → *mcp.Server
+	toolByNm map[string]int
+}
+
+// New returns the /mcp handler.
+func New(opts *Options) (*Handler, error) {
+	if opts == nil || opts.Verifier == nil || opts.Deps == nil {
+		return nil, errors.New("mcpserver: Verifier and Deps are required")
+	}
+	o := *opts
+	if len(o.Tools) > 64 {
+		return nil, errors.New("mcpserver: at most 64 tools")
+	}
+	if o.MaxRequestBodyBytes <= 0 {
+		o.MaxRequestBodyBytes = 1 << 20
+	}
+	if o.Version == "" {
+		o.Version = "dev"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	o.Deps.Defaults()
+	// go-sdk logs connect/disconnect at INFO for every stateless request; keep its warnings only.
+	o.sdkLogger = logging.AtLeast(o.Logger, slog.LevelWarn)
+	h := &Handler{opts: o, schemas: mcp.NewSchemaCache(), toolByNm: map[string]int{}}
+	for i, t := range o.Tools {
+		if _, dup := h.toolByNm[t.Name]; dup {
+			return nil, fmt.Errorf("mcpserver: duplicate tool %q", t.Name)
+		}
+		h.toolByNm[t.Name] = i
+	}
+
+	streamable := mcp.NewStreamableHTTPHandler(h.serverFor, &mcp.StreamableHTTPOptions{
+		Stateless:    true,
+		JSONResponse: true,
+		// See the package comment: the Host check is ours (step 1).
+		DisableLocalhostProtection: true,
+		MaxRequestBodyBytes:        o.MaxRequestBodyBytes,
+		Logger:                     o.sdkLogger,
+	})
+	// go-sdk hands tools the request's auth.TokenInfo (req.Extra.TokenInfo), and only its own
+	// middleware can put one in the context; feed it the caller bearer already verified.
+	withTokenInfo := auth.RequireBearerToken(func(_ context.Context, _ string, r *http.Request) (*auth.TokenInfo, error) {
+		c := bearer.FromContext(r.Context())
+		if c == nil {
+			return nil, auth.ErrInvalidToken
+		}
+		return &auth.TokenInfo{
+			Scopes: c.Identity.Scopes,
+			UserID: c.Identity.TenantID + "/" + c.Identity.ObjectID,
+			// Expiry was checked (with leeway) by tokenverify; the SDK must not re-judge it.
+			Expiration: time.Now().Add(time.Hour),
+			Extra:      map[string]any{bearer.TokenInfoExtraKey: c},
+		}, nil
+	}, nil)(streamable)
+
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusForbidden, "forbidden_origin", "cross-origin browser requests are not accepted")
+	}))
+	challenge := &bearer.Options{ResourceMetadataURL: o.ResourceMetadataURL, Scope: o.Scope}
+	h.chain = h.checkHost(cop.Handler(bearer.Middleware(o.Verifier, challenge)(h.checkTools(challenge, withTokenInfo))))
+	return h, nil
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.chain.ServeHTTP(w, r) }
+
+// checkHost enforces the Host allow-list.
+func (h *Handler) checkHost(next http.Handler) http.Handler {
+	if len(h.opts.AllowedHosts) == 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := strings.ToLower(r.Host)
+		if hh, _, err := net.SplitHostPort(host); err == nil {
+			host = hh
+		}
+		if !slices.Contains(h.opts.AllowedHosts, host) {
+			writeError(w, http.StatusForbidden, "forbidden_host", "this Host is not served here (see MCP_ALLOWED_HOSTS)")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+var methodRE = regexp.MustCompile(`^[a-z][a-zA-Z/_]{0,63}$`)
+
+// rpcMessage is the part of a JSON-RPC message the tool gate reads.
+type rpcMessage struct {
+	Method string `json:"method"`
+	Params struct {
+		Name string `json:"name"`
+	} `json:"params"`
+}
+
+// checkTools refuses tools/call for tools the caller's roles do not allow (HTTP 403, so that
+// clients can step up), before the SDK dispatches anything.
+func (h *Handler) checkTools(challenge *bearer.Options, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.Body == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.MaxRequestBodyBytes))
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				writeError(w, http.StatusRequestEntityTooLarge, "request_too_large", fmt.Sprintf("request body exceeds %d bytes", mbe.Limit))
+				return
+			}
+			writeError(w, http.StatusBadRequest, "invalid_request", "could not read the request body")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		caller := bearer.FromContext(r.Context())
+		methods, tools := inspect(body)
+		if len(methods) > 0 {
+			attrs := []slog.Attr{slog.String("mcp_method", strings.Join(methods, ","))}
+			if len(tools) > 0 {
+				known := make([]string, len(tools))
+				for i, name := range tools {
+					known[i] = "(unknown)" // client-controlled text stays out of the log
+					if _, ok := h.toolByNm[name]; ok {
+						known[i] = name
+					}
+				}
+				attrs = append(attrs, slog.String("tool", strings.Join(known, ",")))
+			}
+			logging.AddToRequestLine(r.Context(), attrs...)
+		}
+		for _, name := range tools {
+			i, known := h.toolByNm[name]
+			if !known {
+				continue // the SDK answers unknown tools with a JSON-RPC error
+			}
+			if t := h.opts.Tools[i]; !t.Allowed(caller.Identity) {
+				bearer.Challenge(w, http.StatusForbidden, "insufficient_scope",
+					fmt.Sprintf("the tool %s requires the app role %s; ask an administrator to assign it to you", t.Name, t.Role), challenge)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// inspect returns the methods of a JSON-RPC message or batch and the tool names of its
+// tools/call requests. Malformed bodies yield nothing; the SDK reports the parse error.
+func inspect(body []byte) (methods, tools []string) {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	var msgs []rpcMessage
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		_ = json.Unmarshal(trimmed, &msgs)
+	} else {
+		var m rpcMessage
+		if json.Unmarshal(trimmed, &m) == nil {
+			msgs = []rpcMessage{m}
+		}
+	}
+	for _, m := range msgs {
+		if !methodRE.MatchString(m.Method) {
+			m.Method = "(invalid)" // client-controlled: only method-shaped text reaches the log
+		}
+		methods = append(methods, m.Method)
+		if m.Method == "tools/call" {
+			tools = append(tools, m.Params.Name)
+		}
+	}
+	return methods, tools
+}
+
+// serverFor returns the MCP server holding exactly the tools the caller may use.
+func (h *Handler) serverFor(r *http.Request) *mcp.Server {
+	var id *tokenverify.Identity
+	if c := bearer.FromContext(r.Context()); c != nil {
+		id = c.Identity
+	}
+	var mask uint64
+	for i, t := range h.opts.Tools {
+		if t.Allowed(id) {
+			mask |= 1 << i
+		}
+	}
+	if s, ok := h.servers.Load(mask); ok {
+		return s.(*mcp.Server)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if s, ok := h.servers.Load(mask); ok {
+		return s.(*mcp.Server)
+	}
+	s := mcp.NewServer(&mcp.Implementation{Name: "graphmcp", Title: "Microsoft Graph tools", Version: h.opts.Version}, &mcp.ServerOptions{
+		Instructions: "Tools that read the signed-in user's Microsoft 365 data through Microsoft Graph, on the user's behalf.",
+		Logger:       h.opts.sdkLogger,
+		SchemaCache:  h.schemas,
+		Capabilities: &mcp.ServerCapabilities{Logging: &mcp.LoggingCapabilities{}, Tools: &mcp.ToolCapabilities{}},
+	})
+	for i, t := range h.opts.Tools {
+		if mask&(1<<i) != 0 {
+			t.AddTo(s, h.opts.Deps)
+		}
+	}
+	h.servers.Store(mask, s)
+	return s
+}
+
+func writeError(w http.ResponseWriter, status int, code, desc string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(map[string]string{"error": code, "error_description": desc})
+}

@@ -1,0 +1,135 @@
+// Package server assembles the handler's HTTP server from a validated configuration: token
+// verifier → OBO client (MSAL, managed-identity assertion) → Graph client → tools → MCP endpoint
+// → routes with request logging. main uses it, and so do the integration tests and benchmarks,
+// which thereby exercise exactly the production wiring.
+//
+//	s, err := server.New(cfg, logger, nil)
+//	ln, _ := net.Listen("tcp", s.Addr())
+//	go s.Serve(ln)
+//	defer s.Shutdown(ctx)
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"example.com/graphmcp/handler/config"
+	"example.com/graphmcp/handler/graph"
+	"example.com/graphmcp/handler/graphtools"
+	"example.com/graphmcp/handler/logging"
+	"example.com/graphmcp/handler/mcpserver"
+	"example.com/graphmcp/handler/obo"
+	"example.com/graphmcp/handler/tokenverify"
+)
+
+// Options holds what production takes from the environment and tests replace. nil = defaults.
+type Options struct {
+	// HTTPClient is used for Entra, the managed-identity endpoint and Graph. Default: one
+	// keep-alive pool (HTTP/2 where offered) with the system roots.
+	HTTPClient *http.Client
+	// Internal is mounted at /internal/ (the state service); nil = not served.
+	Internal http.Handler
+	// Tools overrides graphtools.Tools().
+	Tools []graphtools.Tool
+	// GraphMaxRetries overrides the Graph client's retry count (tests keep it small).
+	GraphMaxRetries int
+	// Version is reported in serverInfo.
+	Version string
+}
+
+// Server is the assembled handler.
+type Server struct {
+	Verifier *tokenverify.Verifier
+	OBO      *obo.Client
+	Handler  http.Handler // the full mux with logging: what the listener serves
+	addr     string
+	http     *http.Server
+}
+
+// New wires the handler. It makes no network calls except starting the background JWKS fetch.
+func New(cfg config.Config, logger *slog.Logger, opts *Options) (*Server, error) {
+	o := Options{}
+	if opts != nil {
+		o = *opts
+	}
+	if o.HTTPClient == nil {
+		transport := http.DefaultTransport.(*http.Transport).Clone()
+		transport.MaxIdleConnsPerHost = 64
+		o.HTTPClient = &http.Client{Transport: transport}
+	}
+	if o.Tools == nil {
+		o.Tools = graphtools.Tools()
+	}
+
+	verifierClient := *o.HTTPClient
+	verifierClient.Timeout = 15 * time.Second
+	verifier, err := tokenverify.New(&tokenverify.Options{
+		TenantID: cfg.TenantID, ClientID: cfg.AppClientID, APIScope: cfg.APIScope,
+		AuthorityHost: cfg.AuthorityHost, V1IssuerHost: cfg.V1IssuerHost,
+		HTTPClient: &verifierClient, Logger: logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	verifier.Prefetch(context.Background())
+
+	// azidentity reads IDENTITY_ENDPOINT/IDENTITY_HEADER itself; the UAMI needs its client id.
+	mi, err := azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{
+		ID: azidentity.ClientID(cfg.ManagedIdentityID), ClientOptions: azcore.ClientOptions{Transport: o.HTTPClient},
+	})
+	if err != nil {
+		return nil, err
+	}
+	oboClient, err := obo.New(&obo.Options{
+		Authority: cfg.Authority(), ClientID: cfg.AppClientID, HTTPClient: o.HTTPClient,
+		Assertion: obo.ManagedIdentityAssertion(mi, cfg.FICAudience),
+	})
+	if err != nil {
+		return nil, err
+	}
+	graphClient, err := graph.New(&graph.Options{
+		Endpoint: cfg.GraphEndpoint, HTTPClient: o.HTTPClient,
+		MaxRetryWait: cfg.GraphMaxRetryWait, MaxRetries: o.GraphMaxRetries,
+	})
+	if err != nil {
+		return nil, err
+	}
+	mcpHandler, err := mcpserver.New(&mcpserver.Options{
+		Tools:    o.Tools,
+		Deps:     &graphtools.Deps{OBO: oboClient, Graph: graphClient, GraphResource: cfg.GraphResource, Logger: logger},
+		Verifier: verifier, ResourceMetadataURL: cfg.ResourceMetadata, Scope: cfg.APIScopeURI(),
+		AllowedHosts: cfg.AllowedHosts, Version: o.Version, Logger: logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	h := logging.Middleware(logger, mcpserver.NewMux(mcpHandler, o.Internal, logger))
+	return &Server{
+		Verifier: verifier,
+		OBO:      oboClient,
+		Handler:  h,
+		addr:     net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port)),
+		http: &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		},
+	}, nil
+}
+
+// Addr is the listen address from the configuration: 127.0.0.1:<port>, never a public interface.
+func (s *Server) Addr() string { return s.addr }
+
+// Serve serves on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.http.Serve(ln) }
+
+// Shutdown stops accepting and waits for in-flight requests until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error { return s.http.Shutdown(ctx) }
