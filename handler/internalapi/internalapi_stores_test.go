@@ -1,0 +1,196 @@
+package internalapi
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"example.com/graphmcp/handler/cimd"
+	"example.com/graphmcp/handler/store"
+	"example.com/graphmcp/handler/store/cosmos"
+	"example.com/graphmcp/handler/store/cosmos/cosmostest"
+	"example.com/graphmcp/handler/store/storetest"
+)
+
+func newCosmos(t *testing.T, endpoint, database string, now func() time.Time, opTimeout time.Duration) store.Store {
+	t.Helper()
+	st, err := cosmos.New(endpoint, cosmostest.Credential{}, &cosmos.Options{
+		Database: database, CreateIfMissing: true,
+		ClientOptions: cosmostest.ClientOptions(), Now: now, OpTimeout: opTimeout,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// raceHTTP sends the same request Concurrency times at once and tallies the answers.
+func raceHTTP(t *testing.T, h http.Handler, op string, body any) map[string]int {
+	t.Helper()
+	raw, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		start = make(chan struct{})
+		tally = map[string]int{}
+	)
+	for range storetest.Concurrency {
+		wg.Go(func() {
+			<-start
+			// Not call(): t.Fatal must not run on a goroutine other than the test's.
+			req := httptest.NewRequest(http.MethodPost, "/internal/v1/"+op, bytes.NewReader(raw))
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			var resp struct {
+				Error string `json:"error"`
+			}
+			key := "OK"
+			if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil {
+				key = "unparsable response"
+			} else if rec.Code != http.StatusOK {
+				key = resp.Error
+			}
+			mu.Lock()
+			tally[key]++
+			mu.Unlock()
+		})
+	}
+	close(start)
+	wg.Wait()
+	return tally
+}
+
+func wantOnce(t *testing.T, what string, tally map[string]int) {
+	t.Helper()
+	if tally["OK"] != 1 || tally["invalid_grant"] != storetest.Concurrency-1 {
+		t.Fatalf("%s: %v, want 1 OK and %d invalid_grant", what, tally, storetest.Concurrency-1)
+	}
+}
+
+// TestExactlyOnceOverHTTP: 50 concurrent redemptions of one code, one state and one refresh
+// token through the API → exactly one success and 49 invalid_grant, on both stores; the
+// concurrent refresh reuse revokes the family.
+func TestExactlyOnceOverHTTP(t *testing.T) {
+	endpoint := cosmostest.Start(t)
+	for name, open := range map[string]func(*testing.T, func() time.Time) store.Store{
+		"bolt": func(t *testing.T, now func() time.Time) store.Store { return newBolt(t, now) },
+		"cosmos": func(t *testing.T, now func() time.Time) store.Store {
+			return newCosmos(t, endpoint, cosmostest.NewDatabaseName(), now, 20*time.Second)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			clock := storetest.NewClock()
+			h := New(open(t, clock.Now), nil, &Options{Now: clock.Now})
+
+			code := call(t, h, "codes/create", newCodeReq("c1")).str("code")
+			wantOnce(t, "codes/consume", raceHTTP(t, h, "codes/consume", consumeReq(code, "c1")))
+
+			state := call(t, h, "transactions/create", map[string]any{"client_id": "c1", "payload": "p"}).str("state")
+			wantOnce(t, "transactions/consume", raceHTTP(t, h, "transactions/consume", map[string]any{"state": state}))
+
+			rt := call(t, h, "refresh/create", map[string]any{"client_id": "c1", "payload": "p"}).str("refresh_token")
+			wantOnce(t, "refresh/rotate", raceHTTP(t, h, "refresh/rotate", map[string]any{"refresh_token": rt, "client_id": "c1"}))
+			expect(t, "family after concurrent reuse", call(t, h, "refresh/rotate", map[string]any{"refresh_token": rt, "client_id": "c1"}),
+				"Bad Request invalid_grant/grant_revoked")
+		})
+	}
+}
+
+// TestStoreUnavailable: Cosmos unreachable, answering 503, throttling past the retries, or
+// dropping connections → every operation answers 503 store_unavailable with Retry-After, and
+// the API works again once Cosmos does.
+func TestStoreUnavailable(t *testing.T) {
+	proxy := cosmostest.NewFaultProxy(t, cosmostest.Start(t))
+	clock := storetest.NewClock()
+	db := cosmostest.NewDatabaseName()
+	// Faults are observed through a 1 s operation deadline (it bounds azcosmos' 1 s sleeps
+	// between retries of dropped reads); expected successes use a generous one.
+	h := New(newCosmos(t, proxy.URL, db, clock.Now, time.Second), nil, &Options{Now: clock.Now})
+	healthy := New(newCosmos(t, proxy.URL, db, clock.Now, 20*time.Second), nil, &Options{Now: clock.Now})
+	client := register(t, healthy)
+
+	ops := map[string]any{
+		"clients/register":     []byte(inspectorDCR),
+		"clients/get":          map[string]any{"client_id": client},
+		"transactions/create":  map[string]any{"client_id": client, "payload": "p"},
+		"transactions/consume": map[string]any{"state": store.NewSecret()},
+		"codes/consume":        consumeReq(store.NewSecret(), client),
+		"refresh/rotate":       map[string]any{"refresh_token": store.NewID() + "." + store.NewSecret(), "client_id": client},
+		"health":               map[string]any{},
+	}
+	for _, f := range []cosmostest.Fault{cosmostest.Unavailable, cosmostest.Throttle, cosmostest.Drop} {
+		proxy.Set(f, -1)
+		for op, body := range ops {
+			if f == cosmostest.Drop && op != "clients/register" && op != "health" {
+				continue // each dropped read waits out the operation deadline; two operations show it
+			}
+			r := call(t, h, op, body)
+			expect(t, op, r, "Service Unavailable store_unavailable")
+			if r.header.Get("Retry-After") == "" {
+				t.Fatalf("%s: 503 without Retry-After", op)
+			}
+		}
+	}
+	proxy.Set(cosmostest.Pass, 0)
+	expect(t, "health after recovery", call(t, healthy, "health", map[string]any{}), "OK")
+	expect(t, "get after recovery", call(t, healthy, "clients/get", map[string]any{"client_id": client}), "OK")
+
+	// Nothing listening at all.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + l.Addr().String() + "/"
+	l.Close()
+	st, err := cosmos.New(dead, cosmostest.Credential{}, &cosmos.Options{Database: "x", ClientOptions: cosmostest.ClientOptions(), OpTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	h = New(st, nil, nil)
+	for op, body := range ops {
+		expect(t, "unreachable "+op, call(t, h, op, body), "Service Unavailable store_unavailable")
+	}
+}
+
+// TestCIMDClients: a client_id that is an https URL resolves through the fetcher; the API
+// then treats it like a registration, and refuses documents the fetcher refuses.
+func TestCIMDClients(t *testing.T) {
+	var base string
+	mux := http.NewServeMux()
+	mux.HandleFunc("/good.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"client_id":"` + base + `/good.json","client_name":"Doc Client","redirect_uris":["https://app.example.com/cb"]}`))
+	})
+	mux.HandleFunc("/bad.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"client_id":"` + base + `/other.json","client_name":"Doc Client","redirect_uris":["https://app.example.com/cb"]}`))
+	})
+	srv := httptest.NewTLSServer(mux)
+	defer srv.Close()
+	base = srv.URL
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	clock := storetest.NewClock()
+	h := New(newBolt(t, clock.Now), cimd.New(&cimd.Options{RootCAs: pool, AllowLoopbackForTesting: true}), &Options{Now: clock.Now})
+
+	r := call(t, h, "clients/check-redirect", map[string]any{"client_id": base + "/good.json", "redirect_uri": "https://app.example.com/cb"})
+	expect(t, "good document", r, "OK")
+	if r.str("client_kind") != "cimd" || r.str("display_name") != "Doc Client" || r.str("redirect_host") != "app.example.com" || r.body["loopback_only"] != false {
+		t.Fatalf("cimd client: %v", r.body)
+	}
+	expect(t, "unregistered redirect", call(t, h, "clients/check-redirect", map[string]any{"client_id": base + "/good.json", "redirect_uri": "https://app.example.com/x"}),
+		"Bad Request invalid_redirect_uri/not_registered")
+	expect(t, "mismatched client_id", call(t, h, "clients/get", map[string]any{"client_id": base + "/bad.json"}), "Bad Request invalid_client/metadata_invalid")
+	expect(t, "missing document", call(t, h, "clients/get", map[string]any{"client_id": base + "/missing.json"}), "Bad Request invalid_client/metadata_fetch_failed")
+	expect(t, "no path", call(t, h, "clients/get", map[string]any{"client_id": base + "/"}), "Bad Request invalid_client/metadata_url_invalid")
+}

@@ -1,0 +1,117 @@
+package cosmos_test
+
+import (
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"example.com/graphmcp/handler/store"
+	"example.com/graphmcp/handler/store/cosmos"
+	"example.com/graphmcp/handler/store/cosmos/cosmostest"
+	"example.com/graphmcp/handler/store/storetest"
+)
+
+func openVia(t *testing.T, endpoint, database string, timeout time.Duration) *cosmos.Store {
+	t.Helper()
+	st, err := cosmos.New(endpoint, cosmostest.Credential{}, &cosmos.Options{
+		Database: database, CreateIfMissing: true,
+		ClientOptions: cosmostest.ClientOptions(), OpTimeout: timeout,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// TestFaults: 503, 429 and dropped connections surface as ErrUnavailable after the retries,
+// and a failed registration leaves nothing behind; short bursts of 429/503 are absorbed.
+func TestFaults(t *testing.T) {
+	proxy := cosmostest.NewFaultProxy(t, cosmostest.Start(t))
+	// A short operation deadline: azcosmos sleeps 1 s between same-region retries of reads on
+	// connection errors, and the deadline is what bounds them (the API's answer is then 503).
+	// Operations expected to succeed go through a second client with a generous deadline, so a
+	// loaded CI machine cannot turn them into failures.
+	db := cosmostest.NewDatabaseName()
+	st := openVia(t, proxy.URL, db, time.Second)
+	ok := openVia(t, proxy.URL, db, 20*time.Second)
+	now := time.Now()
+
+	for _, f := range []cosmostest.Fault{cosmostest.Unavailable, cosmostest.Throttle, cosmostest.Drop} {
+		proxy.Set(f, -1)
+		c := storetest.SampleClient(now, time.Hour)
+		if err := st.CreateClient(t.Context(), c); !errors.Is(err, store.ErrUnavailable) {
+			t.Fatalf("fault %d: CreateClient error %v, want ErrUnavailable", f, err)
+		}
+		if _, err := st.ConsumeCode(t.Context(), "some-hash"); !errors.Is(err, store.ErrUnavailable) {
+			t.Fatalf("fault %d: ConsumeCode error %v, want ErrUnavailable", f, err)
+		}
+		if err := st.Ping(t.Context()); !errors.Is(err, store.ErrUnavailable) {
+			t.Fatalf("fault %d: Ping error %v, want ErrUnavailable", f, err)
+		}
+		if f == cosmostest.Throttle && proxy.Hits() < 4 {
+			t.Fatalf("429: %d throttled requests, want retries with backoff", proxy.Hits())
+		}
+		proxy.Set(cosmostest.Pass, 0)
+		if _, err := ok.GetClient(t.Context(), c.ClientID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("fault %d: a failed registration left something behind: %v", f, err)
+		}
+	}
+
+	// Transient throttling is retried with backoff (writes too: a 429 means "not done").
+	proxy.Set(cosmostest.Throttle, 2)
+	c0 := storetest.SampleClient(now, time.Hour)
+	if err := ok.CreateClient(t.Context(), c0); err != nil {
+		t.Fatalf("429 twice: CreateClient %v, want success after retries", err)
+	}
+	// azcosmos retries a 503 only in another region (writes never: they may have landed), so
+	// a single 503 surfaces as ErrUnavailable, and the next call works again.
+	proxy.Set(cosmostest.Unavailable, 1)
+	if _, err := st.GetClient(t.Context(), c0.ClientID); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("503 once: %v, want ErrUnavailable", err)
+	}
+	if got, err := ok.GetClient(t.Context(), c0.ClientID); err != nil || len(got.RedirectURIs) != 2 {
+		t.Fatalf("after a 503: %v", err)
+	}
+
+	// The write lands but its answer is lost: the caller sees ErrUnavailable, and the record
+	// exists completely (one item per registration), never partially.
+	proxy.Set(cosmostest.LoseResponse, 1)
+	c := storetest.SampleClient(now, time.Hour)
+	err := ok.CreateClient(t.Context(), c)
+	proxy.Set(cosmostest.Pass, 0)
+	got, gerr := ok.GetClient(t.Context(), c.ClientID)
+	switch {
+	case err == nil && gerr == nil, errors.Is(err, store.ErrUnavailable) && gerr == nil:
+		if len(got.RedirectURIs) != 2 || got.ClientName != c.ClientName {
+			t.Fatalf("registration half-written: %+v", got)
+		}
+	case errors.Is(err, store.ErrConflict) && gerr == nil:
+		// The pipeline retried the create after the lost answer and found it written.
+	default:
+		t.Fatalf("lost response: create %v, get %v", err, gerr)
+	}
+}
+
+func TestUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now: connection refused
+	st, err := cosmos.New("http://"+addr+"/", cosmostest.Credential{}, &cosmos.Options{
+		Database: "x", ClientOptions: cosmostest.ClientOptions(), OpTimeout: 3 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Ping(t.Context()); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Ping: %v, want ErrUnavailable", err)
+	}
+	if _, err := st.ConsumeTransaction(t.Context(), "x"); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("ConsumeTransaction: %v, want ErrUnavailable", err)
+	}
+}

@@ -1,0 +1,172 @@
+package store
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"time"
+)
+
+// Time is a point in time stored at second precision as Unix seconds, so that both backends
+// and the internal API (whose consumers are C# 7 policy expressions) see the same value.
+type Time = int64
+
+// Unix converts a time.Time to a store Time.
+func Unix(t time.Time) Time { return t.Unix() }
+
+// Client is an OAuth client: an RFC 7591 registration (Kind "dcr") or a resolved Client ID
+// Metadata Document (Kind "cimd", never stored, cached by package cimd).
+type Client struct {
+	ClientID                string   `json:"client_id"`
+	Kind                    string   `json:"kind"`
+	ClientName              string   `json:"client_name,omitempty"`
+	ClientURI               string   `json:"client_uri,omitempty"`
+	RedirectURIs            []string `json:"redirect_uris"`
+	GrantTypes              []string `json:"grant_types"`
+	ResponseTypes           []string `json:"response_types"`
+	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method"`
+	Scope                   string   `json:"scope,omitempty"`
+	ApplicationType         string   `json:"application_type,omitempty"`
+	SoftwareID              string   `json:"software_id,omitempty"`
+	SoftwareVersion         string   `json:"software_version,omitempty"`
+	IssuedAt                Time     `json:"client_id_issued_at"`
+	ExpiresAt               Time     `json:"expires_at"`
+}
+
+// Client kinds.
+const (
+	KindDCR  = "dcr"
+	KindCIMD = "cimd"
+)
+
+// Transaction is an authorization in progress: the random state sent to Entra ID and what the
+// policy needs when Entra calls back (Payload, opaque: the client's redirect, PKCE challenge,
+// state, resource, APIM's own PKCE verifier toward Entra ...).
+type Transaction struct {
+	ID        string `json:"id"`
+	ClientID  string `json:"client_id"`
+	Payload   string `json:"payload"`
+	CreatedAt Time   `json:"created_at"`
+	ExpiresAt Time   `json:"expires_at"`
+}
+
+// Code is an authorization code, keyed by the SHA-256 of the code (HashSecret); the code itself
+// is never stored. The bound fields are checked when it is redeemed.
+type Code struct {
+	Hash                string `json:"hash"`
+	ClientID            string `json:"client_id"`
+	RedirectURI         string `json:"redirect_uri"`
+	CodeChallenge       string `json:"code_challenge"`
+	CodeChallengeMethod string `json:"code_challenge_method"`
+	Resource            string `json:"resource,omitempty"`
+	Scope               string `json:"scope,omitempty"`
+	Payload             string `json:"payload"`
+	CreatedAt           Time   `json:"created_at"`
+	ExpiresAt           Time   `json:"expires_at"`
+}
+
+// Family is a refresh-token family: one grant, a chain of single-use handles. Only the current
+// handle's hash rotates; spent hashes are kept (bounded by MaxSpentHandles) so that presenting
+// one again is recognised as reuse and revokes the family (OAuth 2.1 §4.3.1, RFC 9700 §4.14).
+type Family struct {
+	ID          string   `json:"id"`
+	ClientID    string   `json:"client_id"`
+	Resource    string   `json:"resource,omitempty"`
+	Scope       string   `json:"scope,omitempty"`
+	Payload     string   `json:"payload"`
+	CurrentHash string   `json:"current_hash"`
+	SpentHashes []string `json:"spent_hashes,omitempty"`
+	Generation  int      `json:"generation"`
+	Revoked     bool     `json:"revoked"`
+	RevokedAt   Time     `json:"revoked_at,omitempty"`
+	CreatedAt   Time     `json:"created_at"`
+	UpdatedAt   Time     `json:"updated_at"`
+	ExpiresAt   Time     `json:"expires_at"`
+}
+
+// MaxSpentHandles bounds the spent-handle list of a family; older spent handles are forgotten
+// and then fail as unknown (invalid_grant) without revoking the family.
+const MaxSpentHandles = 64
+
+// Rotation is the input of RotateFamily.
+type Rotation struct {
+	FamilyID      string
+	PresentedHash string // hash of the handle the client presented
+	ClientID      string // the client presenting it
+	NextHash      string // hash of the handle to issue
+	Payload       string // new payload; empty keeps the current one
+	Now           Time
+	// ExpiresAt, when set, computes the family's new expiry from its creation time
+	// (sliding idle lifetime capped by a maximum lifetime).
+	ExpiresAt func(createdAt Time) Time
+}
+
+// ApplyRotation is the decision both implementations share: given the stored family, it
+// returns the updated family, or an error with the family to write anyway (non-nil when the
+// reuse must be persisted as a revocation).
+//
+//   - revoked family → ErrRevoked
+//   - presented hash spent earlier → ErrReuse, and the family comes back revoked (write it)
+//   - presented hash unknown → ErrNotFound
+//   - other client → ErrMismatch (nothing written: a client cannot revoke another's family)
+func ApplyRotation(f Family, r Rotation) (next *Family, toWrite *Family, err error) {
+	if f.Revoked {
+		return nil, nil, ErrRevoked
+	}
+	if f.ClientID != r.ClientID {
+		if f.CurrentHash == r.PresentedHash || contains(f.SpentHashes, r.PresentedHash) {
+			return nil, nil, ErrMismatch
+		}
+		return nil, nil, ErrNotFound
+	}
+	if f.CurrentHash != r.PresentedHash {
+		if contains(f.SpentHashes, r.PresentedHash) {
+			f.Revoked, f.RevokedAt, f.UpdatedAt = true, r.Now, r.Now
+			return nil, &f, ErrReuse
+		}
+		return nil, nil, ErrNotFound
+	}
+	f.SpentHashes = append(append([]string(nil), f.SpentHashes...), f.CurrentHash)
+	if len(f.SpentHashes) > MaxSpentHandles {
+		f.SpentHashes = f.SpentHashes[len(f.SpentHashes)-MaxSpentHandles:]
+	}
+	f.CurrentHash = r.NextHash
+	f.Generation++
+	f.UpdatedAt = r.Now
+	if r.Payload != "" {
+		f.Payload = r.Payload
+	}
+	if r.ExpiresAt != nil {
+		f.ExpiresAt = r.ExpiresAt(f.CreatedAt)
+	}
+	return &f, &f, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// HashSecret returns the storage key of a secret (code, refresh handle): base64url(SHA-256).
+// Secrets are 256-bit random, so a plain hash is enough: there is nothing to brute-force.
+func HashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// NewSecret returns 256 random bits, base64url-encoded (43 characters).
+func NewSecret() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go ≥ 1.24)
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// NewID returns a 128-bit random identifier (26 characters, base32).
+func NewID() string { return rand.Text() }
+
+// Expired reports whether a record with this expiry is gone at now.
+func Expired(expiresAt, now Time) bool { return expiresAt != 0 && now >= expiresAt }
