@@ -1,0 +1,362 @@
+// Package localstack starts the whole gateway on loopback, the way it runs in Azure but with
+// local stand-ins: a local CA; the Entra ID, managed-identity and Microsoft Graph stand-ins
+// (devstack); the real handler binary behind the Functions-host stand-in (internal/handlerproc,
+// internal/funchost); and the APIM emulator running the real policy files (internal/apimemu),
+// with freshly generated token and cookie keys. Tests of the OAuth gateway use it, and so can
+// `make dev`.
+//
+//	st, err := localstack.Start(ctx, &localstack.Options{AutoApproveUser: "adele@contoso.test"})
+//	if err != nil { ... }
+//	defer st.Close()
+//	// point an MCP client at st.MCPURL(); trust st.CAFile() (NODE_EXTRA_CA_CERTS, SSL_CERT_FILE)
+//
+// Everything listens on 127.0.0.1. The gateway serves HTTPS (its cookies are __Host- and Secure).
+// Extra gateways with other named values (short token lifetimes, low rate limits) can share the
+// same backends through Stack.StartGateway.
+package localstack
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"example.com/graphmcp/devstack/entra"
+	"example.com/graphmcp/devstack/graph"
+	"example.com/graphmcp/devstack/localca"
+	"example.com/graphmcp/devstack/msi"
+	"example.com/graphmcp/internal/apimemu"
+	"example.com/graphmcp/internal/funchost"
+	"example.com/graphmcp/internal/handlerproc"
+	"example.com/graphmcp/internal/tokenformat"
+)
+
+// GraphScopes are the Graph delegated scopes requested at sign-in (the tools' scopes).
+const GraphScopes = "https://graph.microsoft.com/User.Read https://graph.microsoft.com/Calendars.Read https://graph.microsoft.com/Mail.ReadBasic https://graph.microsoft.com/Files.Read"
+
+// Options configure the stack; nil means defaults.
+type Options struct {
+	// Dir holds the CA file and the handler's state file. Default: a new temporary directory,
+	// removed by Close.
+	Dir string
+	// AutoApproveUser makes the Entra stand-in sign this UPN in without its login page.
+	AutoApproveUser string
+	// Users of the Entra stand-in; default entra's defaults.
+	Users []entra.User
+	// EntraTokenLifetime is the lifetime of Entra access tokens; default 1h.
+	EntraTokenLifetime int
+	// Gateway configures the first gateway (see GatewayOptions).
+	Gateway GatewayOptions
+	// Extra gateways to plan for: their ports are reserved so Entra accepts their callback URLs.
+	ExtraGateways int
+	// Stdout/Stderr receive the emulator's output; default io.Discard.
+	Stdout, Stderr io.Writer
+
+	// Persist keeps the CA (ca.pem, ca-key.pem) and the gateway's token and cookie keys
+	// (gateway-keys.json, 0600) in Dir and reuses them on the next Start, so that clients
+	// trusting the CA, consent cookies and registrations outlive a restart (`make dev`).
+	// Requires Dir. Default false: fresh material on every Start.
+	Persist bool
+	// GatewayPort and EntraPort fix the loopback ports of the first gateway and of the Entra
+	// stand-in (a stable MCP URL and sign-in page across restarts). Default 0: free ports.
+	GatewayPort, EntraPort int
+}
+
+// GatewayOptions are the per-gateway knobs (named values that tests vary).
+type GatewayOptions struct {
+	AccessTokenLifetime int // seconds; default 3600
+	RegisterRateLimit   int // per IP per minute; default 1000
+	TokenRateLimit      int // per IP per minute; default 1000
+	MCPRateLimit        int // per user+client per minute; default 1000
+	// Keys overrides the token keys: current first, then previous (a rotated gateway).
+	// Default: Stack.Keys.
+	Keys []tokenformat.Key
+}
+
+// Stack is a running local gateway with its backends.
+type Stack struct {
+	Dir         string
+	CA          *localca.CA
+	Entra       *entra.Server
+	MSI         *msi.Server
+	Graph       *graph.Server
+	Handler     *handlerproc.Process
+	Host        *funchost.Server
+	Gateway     *apimemu.Gateway
+	FunctionKey string
+	// FunctionIdentity is the function's UAMI (OBO), APIMIdentity the gateway's (code redemption).
+	FunctionIdentity, APIMIdentity msi.Identity
+	// Keys are the token keys (current first, then previous); CookieKey signs the cookies.
+	Keys      []tokenformat.Key
+	CookieKey []byte
+
+	opts    Options
+	caFile  string
+	ownDir  bool
+	gwPorts []int
+	gwNext  int
+	closers []func()
+	closeMu sync.Mutex
+}
+
+// Start builds and starts everything. On error, whatever was started is stopped.
+func Start(ctx context.Context, opts *Options) (_ *Stack, err error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Stdout == nil {
+		o.Stdout = io.Discard
+	}
+	if o.Stderr == nil {
+		o.Stderr = io.Discard
+	}
+	s := &Stack{opts: o, Dir: o.Dir}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if s.Dir == "" {
+		if s.Dir, err = os.MkdirTemp("", "graphmcp-localstack-"); err != nil {
+			return nil, err
+		}
+		s.ownDir = true
+	}
+	if o.Persist && o.Dir == "" {
+		return nil, errors.New("localstack: Options.Persist needs Options.Dir")
+	}
+	if o.Persist {
+		s.CA, err = localca.LoadOrCreate(s.Dir)
+	} else {
+		s.CA, err = localca.New()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("localstack: CA: %w", err)
+	}
+	s.caFile = filepath.Join(s.Dir, "ca.pem")
+	if err = s.CA.WriteCertFile(s.caFile); err != nil {
+		return nil, err
+	}
+	s.FunctionIdentity = msi.Identity{ClientID: guid(), PrincipalID: guid()}
+	s.APIMIdentity = msi.Identity{ClientID: guid(), PrincipalID: guid()}
+	s.FunctionKey = secret(32)
+	if o.Persist {
+		err = s.loadOrCreateKeys(filepath.Join(s.Dir, keysFile))
+	} else {
+		err = s.newKeys()
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	// Gateway ports are chosen first: Entra's redirect allow-list names their callbacks.
+	var redirects []string
+	for i := 0; i <= o.ExtraGateways; i++ {
+		p, err := freePort()
+		if i == 0 && o.GatewayPort > 0 {
+			p, err = o.GatewayPort, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.gwPorts = append(s.gwPorts, p)
+		redirects = append(redirects, fmt.Sprintf("https://127.0.0.1:%d/oauth-callback", p))
+	}
+	eo := entra.Options{
+		CA:              s.CA,
+		RedirectURIs:    redirects,
+		Users:           o.Users,
+		AutoApproveUser: o.AutoApproveUser,
+		FederatedCredentials: []entra.FederatedCredential{
+			{Subject: s.FunctionIdentity.PrincipalID}, {Subject: s.APIMIdentity.PrincipalID},
+		},
+	}
+	if o.EntraPort > 0 {
+		eo.Addr = fmt.Sprintf("127.0.0.1:%d", o.EntraPort)
+	}
+	if o.EntraTokenLifetime > 0 {
+		eo.AccessTokenLifetime = time.Duration(o.EntraTokenLifetime) * time.Second
+	}
+	if s.Entra, err = entra.Start(eo); err != nil {
+		return nil, fmt.Errorf("localstack: entra stand-in: %w", err)
+	}
+	s.closers = append(s.closers, s.Entra.Close)
+	if s.MSI, err = msi.Start(msi.Options{Entra: s.Entra, Identities: []msi.Identity{s.FunctionIdentity, s.APIMIdentity}}); err != nil {
+		return nil, fmt.Errorf("localstack: msi stand-in: %w", err)
+	}
+	s.closers = append(s.closers, s.MSI.Close)
+	if s.Graph, err = graph.Start(graph.Options{Entra: s.Entra, CA: s.CA}); err != nil {
+		return nil, fmt.Errorf("localstack: graph stand-in: %w", err)
+	}
+	s.closers = append(s.closers, s.Graph.Close)
+
+	hport, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	s.Host, err = funchost.Start(&funchost.Options{
+		Backend:      fmt.Sprintf("http://127.0.0.1:%d", hport),
+		FunctionKeys: []string{s.FunctionKey},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("localstack: functions host stand-in: %w", err)
+	}
+	s.closers = append(s.closers, s.Host.Close)
+	gw0 := fmt.Sprintf("https://127.0.0.1:%d", s.gwPorts[0])
+	s.Handler, err = handlerproc.StartProcess(&handlerproc.Options{Env: map[string]string{
+		"FUNCTIONS_CUSTOMHANDLER_PORT": strconv.Itoa(hport),
+		"AZURE_TENANT_ID":              s.Entra.TenantID(),
+		"ENTRA_APP_CLIENT_ID":          s.Entra.APIClientID(),
+		"AZURE_CLIENT_ID":              s.FunctionIdentity.ClientID,
+		"ENTRA_AUTHORITY_HOST":         s.Entra.URL() + "/",
+		"GRAPH_ENDPOINT":               s.Graph.URL(),
+		"MCP_RESOURCE_METADATA_URL":    gw0 + "/.well-known/oauth-protected-resource/mcp",
+		"IDENTITY_ENDPOINT":            s.MSI.Endpoint(),
+		"IDENTITY_HEADER":              s.MSI.Header(),
+		"SSL_CERT_FILE":                s.caFile,
+		"STATE_FILE":                   filepath.Join(s.Dir, "state.db"),
+		"LOG_LEVEL":                    "debug",
+	}})
+	if s.Handler != nil {
+		h := s.Handler
+		s.closers = append(s.closers, func() { h.Stop() })
+	}
+	if err != nil {
+		return nil, fmt.Errorf("localstack: handler: %w", err)
+	}
+	if s.Gateway, err = s.StartGateway(ctx, o.Gateway); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// StartGateway starts another emulator over the same backends with its own knobs, on one of
+// the ports reserved by Options.ExtraGateways. The stack closes it.
+func (s *Stack) StartGateway(ctx context.Context, g GatewayOptions) (*apimemu.Gateway, error) {
+	s.closeMu.Lock()
+	if s.gwNext >= len(s.gwPorts) {
+		s.closeMu.Unlock()
+		return nil, errors.New("localstack: no reserved gateway port left: raise Options.ExtraGateways")
+	}
+	port := s.gwPorts[s.gwNext]
+	s.gwNext++
+	s.closeMu.Unlock()
+	tlsCfg, err := s.CA.ServerTLSConfig("127.0.0.1")
+	if err != nil {
+		return nil, err
+	}
+	url := fmt.Sprintf("https://127.0.0.1:%d", port)
+	gw, err := apimemu.Start(ctx, &apimemu.Options{
+		NamedValues: s.NamedValues(url, g),
+		MSIEndpoint: s.MSI.Endpoint(),
+		MSIHeader:   s.MSI.Header(),
+		TLS:         tlsCfg,
+		Addr:        fmt.Sprintf("127.0.0.1:%d", port),
+		Stdout:      s.opts.Stdout,
+		Stderr:      s.opts.Stderr,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("localstack: APIM emulator: %w", err)
+	}
+	s.closeMu.Lock()
+	s.closers = append(s.closers, func() { gw.Close() })
+	s.closeMu.Unlock()
+	return gw, nil
+}
+
+// NamedValues returns the named values of a gateway served at gatewayURL.
+func (s *Stack) NamedValues(gatewayURL string, g GatewayOptions) map[string]string {
+	def := func(v, d int) string {
+		if v <= 0 {
+			v = d
+		}
+		return strconv.Itoa(v)
+	}
+	keys := s.Keys
+	if len(g.Keys) > 0 {
+		keys = g.Keys
+	}
+	cur, prev := keys[0], keys[0]
+	if len(keys) > 1 {
+		prev = keys[1]
+	}
+	return map[string]string{
+		"gateway-url":               gatewayURL,
+		"mcp-resource-url":          gatewayURL + "/mcp",
+		"function-base-url":         s.Host.URL(),
+		"function-key":              s.FunctionKey,
+		"entra-authority-host":      s.Entra.URL() + "/",
+		"entra-tenant-id":           s.Entra.TenantID(),
+		"entra-app-client-id":       s.Entra.APIClientID(),
+		"entra-api-scope":           "access_as_user",
+		"entra-graph-scopes":        GraphScopes,
+		"apim-identity-client-id":   s.APIMIdentity.ClientID,
+		"fic-audience":              entra.FICAudience,
+		"mcp-token-key-id":          cur.ID,
+		"mcp-token-enc-key":         cur.EncBase64(),
+		"mcp-token-mac-key":         cur.MACBase64(),
+		"mcp-token-prev-key-id":     prev.ID,
+		"mcp-token-prev-enc-key":    prev.EncBase64(),
+		"mcp-token-prev-mac-key":    prev.MACBase64(),
+		"consent-cookie-key":        base64.StdEncoding.EncodeToString(s.CookieKey),
+		"mcp-access-token-lifetime": def(g.AccessTokenLifetime, 3600),
+		"register-rate-limit-calls": def(g.RegisterRateLimit, 1000),
+		"token-rate-limit-calls":    def(g.TokenRateLimit, 1000),
+		"mcp-rate-limit-calls":      def(g.MCPRateLimit, 1000),
+	}
+}
+
+// GatewayURL is the first gateway's origin (https://127.0.0.1:port).
+func (s *Stack) GatewayURL() string { return s.Gateway.URL() }
+
+// MCPURL is the MCP endpoint clients connect to.
+func (s *Stack) MCPURL() string { return s.Gateway.URL() + "/mcp" }
+
+// CAFile is the PEM file of the local CA (for NODE_EXTRA_CA_CERTS / SSL_CERT_FILE).
+func (s *Stack) CAFile() string { return s.caFile }
+
+// Close stops everything, newest first. Safe to call more than once.
+func (s *Stack) Close() {
+	s.closeMu.Lock()
+	closers := s.closers
+	s.closers = nil
+	s.closeMu.Unlock()
+	for i := len(closers) - 1; i >= 0; i-- {
+		closers[i]()
+	}
+	if s.ownDir && s.Dir != "" {
+		os.RemoveAll(s.Dir)
+	}
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+func guid() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+func secret(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
