@@ -1,0 +1,105 @@
+// The Go custom handler on Flex Consumption (Linux, runtime `custom` 1.0): identity-based host
+// storage, App Insights over Entra auth, the app settings handler/config reads, and one dedicated
+// function-level host key for the gateway (never the master key) whose value was generated once per
+// azd environment and is also stored in Key Vault for APIM.
+
+param location string
+param tags object
+param planName string
+param functionAppName string
+@description('azd finds the deployment target by this tag; it must equal the service name in azure.yaml.')
+param serviceName string
+param identityId string
+param identityClientId string
+param blobEndpoint string
+param deploymentContainerUrl string
+param applicationInsightsConnectionString string
+@description('Subnet delegated to Microsoft.App/environments for VNet integration; empty = none.')
+param subnetId string = ''
+param maximumInstanceCount int = 40
+@allowed([ 512, 2048, 4096 ])
+param instanceMemoryMB int = 512
+@description('Environment variables for the handler (see handler/config). Not secrets: the handler has none.')
+param handlerSettings object
+@secure()
+@description('Value of the host key the gateway sends as x-functions-key.')
+param functionKey string
+param functionKeyName string = 'apim-gateway'
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: { name: 'FC1', tier: 'FlexConsumption' }
+  properties: { reserved: true }
+}
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  name: functionAppName
+  location: location
+  tags: union(tags, { 'azd-service-name': serviceName })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: { '${identityId}': {} }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    clientCertEnabled: false
+    virtualNetworkSubnetId: empty(subnetId) ? null : subnetId
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: deploymentContainerUrl
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+      }
+      runtime: { name: 'custom', version: '1.0' }
+    }
+  }
+}
+
+// No FUNCTIONS_WORKER_RUNTIME, FUNCTIONS_EXTENSION_VERSION, WEBSITE_RUN_FROM_PACKAGE or WEBSITE_CONTENT*:
+// Flex Consumption rejects them (runtime and package location live in functionAppConfig).
+var platformSettings = {
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identityClientId
+  AzureWebJobsStorage__blobServiceUri: blobEndpoint
+  APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+}
+
+resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: functionApp
+  name: 'appsettings'
+  properties: union(platformSettings, handlerSettings)
+}
+
+// A host-level function key used only by the gateway. Function-level routes (/mcp, /internal/*) accept
+// it; admin routes do not, unlike the master key the reference sample handed to APIM.
+resource gatewayKey 'Microsoft.Web/sites/host/functionKeys@2024-04-01' = {
+  name: '${functionApp.name}/default/${functionKeyName}'
+  properties: {
+    name: functionKeyName
+    value: functionKey
+  }
+  dependsOn: [ appSettings ]
+}
+
+output functionAppName string = functionApp.name
+output defaultHostName string = functionApp.properties.defaultHostName
+output baseUrl string = 'https://${functionApp.properties.defaultHostName}'
