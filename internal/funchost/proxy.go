@@ -2,7 +2,6 @@ package funchost
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -13,6 +12,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+
+	"github.com/google/uuid"
 )
 
 // Options configure the stand-in. Backend is required; everything else has a default.
@@ -190,7 +191,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		sw.WriteHeader(http.StatusUnauthorized)
 		return
 	}
-	inv.ID = newGUID()
+	inv.ID = uuid.NewString()
 	s.proxy.ServeHTTP(sw, r.WithContext(contextWith(r, inv.ID)))
 	if sw.status == 0 { // the proxy wrote nothing: net/http answers 200 with an empty body
 		sw.WriteHeader(http.StatusOK)
@@ -244,17 +245,6 @@ func (s *Server) record(inv Invocation) {
 		s.invocations = s.invocations[1:]
 	}
 	s.invocations = append(s.invocations, inv)
-}
-
-// newGUID returns a random RFC 4122 version 4 UUID, the form of the host's invocation ids.
-func newGUID() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // statusWriter reports the status code once, when it is first written; Unwrap lets
