@@ -22,7 +22,6 @@ namespace Apim.Emulator
     public sealed class Loader
     {
         static readonly Regex namedValueRef = new Regex(@"\{\{([^{}]*)\}\}");
-        static readonly Regex whitespace = new Regex(@"\s+");
         static readonly Regex validName = new Regex(@"^[A-Za-z0-9._-]{1,256}$");
         readonly Dictionary<string, Func<IContext, object>> table;
         readonly Dictionary<string, string> namedValues;
@@ -34,10 +33,11 @@ namespace Apim.Emulator
             this.dir = dir; this.table = table; this.namedValues = namedValues; this.fragmentFiles = fragmentFiles;
         }
 
-        // Key mirrors toolchain.Expression.Key: kind + code as written, whitespace runs collapsed.
+        // Key mirrors toolchain.Expression.Key: kind + code as written, trimmed. Whitespace inside
+        // the code is significant ("a  b" and "a b" are different strings), so it is not collapsed.
         public static string Key(string code, bool block)
         {
-            return (block ? "{" : "(") + whitespace.Replace(code, " ").Trim();
+            return (block ? "{" : "(") + code.Trim();
         }
 
         XElement Read(string rel)
@@ -91,6 +91,11 @@ namespace Apim.Emulator
             if (!expr && !block)
             {
                 var s = Sub(raw, file, line);
+                // APIM substitutes named values before it looks for expressions, so a named value
+                // holding @(...) would be evaluated there; here it would silently become text.
+                var st = s.Trim();
+                if (st != t && (st.StartsWith("@(") || st.StartsWith("@{")))
+                    throw new LoadException(file, line, "a named value in " + where + " holds a policy expression, which the emulator does not evaluate: write the expression in the policy file");
                 return new Value(trim ? s.Trim() : s);
             }
             // The compiled code already has its named values (pasted or looked up at run time),

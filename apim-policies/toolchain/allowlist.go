@@ -236,6 +236,11 @@ func allowListFindings(il []byte, exprs []Expression) Diagnostics {
 				classIdx, _ = strconv.Atoi(m[1])
 			}
 			continue
+		case strings.HasPrefix(trimmed, "} // end of class"):
+			// Back in the enclosing class (monodis prints nested closure classes last): what
+			// follows belongs to no expression until the next .class or .method says so.
+			classIdx, methodIdx = -1, -1
+			continue
 		case strings.HasPrefix(trimmed, ".method"):
 			pendingMethod, methodIdx = true, classIdx
 			continue
@@ -252,6 +257,12 @@ func allowListFindings(il []byte, exprs []Expression) Diagnostics {
 			continue // generated plumbing (the lookup table), anonymous types
 		}
 		if !strings.HasPrefix(trimmed, "IL_") && !strings.HasPrefix(trimmed, "class ") && !strings.HasPrefix(trimmed, "valuetype ") {
+			continue
+		}
+		if ilOpcode(trimmed) == "ldstr" {
+			// A string operand is data, not a type or member token: "[A-Za-z0-9._~-]." must not
+			// read as assembly "A-Za-z0-9._~-" type ".". (A bytearray operand continues on lines
+			// of hex, which the prefix test above already skips.)
 			continue
 		}
 		for _, m := range ilTypeRef.FindAllStringSubmatch(trimmed, -1) {
@@ -336,4 +347,15 @@ func checkMember(asm, owner, member string, instance bool) string {
 		return ""
 	}
 	return fmt.Sprintf("%s.%s is not allowed in APIM policy expressions (the allow-list permits only %s)", name, prop, strings.Join(keys(members), ", "))
+}
+
+// ilOpcode returns the opcode of a monodis instruction line ("IL_0009:  ldstr \"x\"" -> "ldstr"),
+// or "" for any other line.
+func ilOpcode(line string) string {
+	label, rest, ok := strings.Cut(line, ":")
+	if !ok || !strings.HasPrefix(label, "IL_") {
+		return ""
+	}
+	op, _, _ := strings.Cut(strings.TrimSpace(rest), " ")
+	return op
 }

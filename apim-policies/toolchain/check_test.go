@@ -101,6 +101,11 @@ func TestCheckFindsSeededDefects(t *testing.T) {
 			var form = context.Request.Body.AsFormUrlEncodedContent(true);
 			return sb.ToString() + form.ToQueryString();
 		}" />`, 0, ""},
+		// String operands in the IL are data: a regex character class is not "type .", and a string
+		// naming a forbidden API is not a call to it (allowlist.go skips ldstr).
+		{"look-alike strings are not types", `<set-variable name="x" value="@(Regex.IsMatch(context.Request.Method, &quot;^[A-Za-z0-9._~-].$&quot;) ? &quot;[mscorlib]System.IO.File::ReadAllText string::Foo&quot; : &quot;[x]y.&quot;)" />`, 0, ""},
+		{"disallowed call next to a look-alike string", `<set-variable name="x" value="@(&quot;[A-Za-z0-9._~-].&quot; + System.IO.File.ReadAllText(&quot;[x]y&quot;))" />`, 3, "System.IO.File.ReadAllText is not allowed"},
+		{"disallowed call inside a closure", `<set-variable name="x" value="@{ var p = &quot;/etc/hosts&quot;; Func&lt;string&gt; f = () =&gt; System.IO.File.ReadAllText(p); return f(); }" />`, 3, "System.IO.File.ReadAllText is not allowed"},
 		{"include unknown fragment", `<include-fragment fragment-id="nope" />`, 3, `fragment "nope" is not declared`},
 		{"children out of order", "<return-response>\n<set-body>x</set-body>\n<set-status code=\"200\" />\n</return-response>", 5, "<set-status> is out of order inside <return-response>"},
 		{"send-request without set-url", `<send-request response-variable-name="r"><set-method>GET</set-method></send-request>`, 3, `requires a <set-url> child`},

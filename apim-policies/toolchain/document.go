@@ -6,7 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
-	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -79,13 +79,26 @@ func Parse(raw []byte, file string) (*Node, error) {
 			tag := raw[start:dec.InputOffset()]
 			n := &Node{Name: t.Name.Local, File: file, Line: line}
 			seen := map[string]bool{}
-			for _, a := range t.Attr {
+			raws := scanStartTag(tag)
+			if len(raws) != len(t.Attr) {
+				raws = nil // not expected for a tag encoding/xml accepted; fall back to its values
+			}
+			for k, a := range t.Attr {
+				value, offset := normaliseAttr(a.Value), 0
+				if raws != nil {
+					offset = raws[k].line
+					// Only literal whitespace becomes a space; a character reference such as &#10;
+					// stays the character it names, as in .NET (XML 1.0 §3.3.3).
+					if v, ok := decodeAttr(raws[k].value); ok && normaliseAttr(v) == value {
+						value = v
+					}
+				}
 				// encoding/xml accepts repeated attributes; XML 1.0 (and so APIM) does not.
 				if seen[a.Name.Space+":"+a.Name.Local] {
-					return nil, Diagnostics{{File: file, Line: line + attrLineOffset(tag, a.Name.Local), Msg: "not well-formed XML: attribute " + a.Name.Local + " appears twice on <" + t.Name.Local + ">"}}
+					return nil, Diagnostics{{File: file, Line: line + offset, Msg: "not well-formed XML: attribute " + a.Name.Local + " appears twice on <" + t.Name.Local + ">"}}
 				}
 				seen[a.Name.Space+":"+a.Name.Local] = true
-				n.Attrs = append(n.Attrs, Attr{Name: a.Name.Local, Value: attrNormaliser.Replace(a.Value), Line: line + attrLineOffset(tag, a.Name.Local)})
+				n.Attrs = append(n.Attrs, Attr{Name: a.Name.Local, Value: value, Line: line + offset})
 			}
 			if len(stack) == 0 {
 				if root != nil {
@@ -127,12 +140,113 @@ func Parse(raw []byte, file string) (*Node, error) {
 	return root, nil
 }
 
-// attrLineOffset counts the newlines in a start tag before the attribute's name.
-func attrLineOffset(tag []byte, name string) int {
-	re := regexp.MustCompile(`[\s]` + regexp.QuoteMeta(name) + `\s*=`)
-	loc := re.FindIndex(tag)
-	if loc == nil {
-		return 0
+// rawAttr is one attribute as written in a start tag.
+type rawAttr struct {
+	value string // between the quotes, references not decoded
+	line  int    // newlines in the tag before the attribute's name
+}
+
+// scanStartTag lists the attributes of a well-formed start tag in order. It walks the tag rather
+// than searching it, so a name=value inside another attribute's value is not mistaken for one.
+func scanStartTag(tag []byte) []rawAttr {
+	s := string(tag)
+	i := strings.IndexAny(s, " \t\r\n")
+	if i < 0 {
+		return nil
 	}
-	return bytes.Count(tag[:loc[0]+1], []byte("\n"))
+	var out []rawAttr
+	for i < len(s) {
+		for i < len(s) && isXMLSpace(s[i]) {
+			i++
+		}
+		if i >= len(s) || s[i] == '/' || s[i] == '>' {
+			break
+		}
+		start := i
+		for i < len(s) && s[i] != '=' && !isXMLSpace(s[i]) {
+			i++
+		}
+		for i < len(s) && isXMLSpace(s[i]) {
+			i++
+		}
+		if i >= len(s) || s[i] != '=' {
+			return nil
+		}
+		i++
+		for i < len(s) && isXMLSpace(s[i]) {
+			i++
+		}
+		if i >= len(s) || (s[i] != '"' && s[i] != '\'') {
+			return nil
+		}
+		q := s[i]
+		i++
+		end := strings.IndexByte(s[i:], q)
+		if end < 0 {
+			return nil
+		}
+		out = append(out, rawAttr{value: s[i : i+end], line: strings.Count(s[:start], "\n")})
+		i += end + 1
+	}
+	return out
+}
+
+func isXMLSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+// normaliseAttr maps every whitespace character to a space: right for literal whitespace, and
+// the fallback when the raw value is unavailable.
+func normaliseAttr(v string) string { return attrNormaliser.Replace(v) }
+
+// decodeAttr applies XML attribute-value normalisation to a raw value: line ends and literal
+// whitespace become spaces, then the five predefined entities and character references are
+// decoded (strict encoding/xml has already rejected anything else).
+func decodeAttr(raw string) (string, bool) {
+	raw = strings.ReplaceAll(raw, "\r\n", "\n")
+	var b strings.Builder
+	for i := 0; i < len(raw); {
+		c := raw[i]
+		if isXMLSpace(c) {
+			b.WriteByte(' ')
+			i++
+			continue
+		}
+		if c != '&' {
+			b.WriteByte(c)
+			i++
+			continue
+		}
+		j := strings.IndexByte(raw[i:], ';')
+		if j < 0 {
+			return "", false
+		}
+		ref := raw[i+1 : i+j]
+		i += j + 1
+		switch {
+		case ref == "lt":
+			b.WriteByte('<')
+		case ref == "gt":
+			b.WriteByte('>')
+		case ref == "amp":
+			b.WriteByte('&')
+		case ref == "quot":
+			b.WriteByte('"')
+		case ref == "apos":
+			b.WriteByte('\'')
+		case strings.HasPrefix(ref, "#x"):
+			r, err := strconv.ParseUint(ref[2:], 16, 32)
+			if err != nil {
+				return "", false
+			}
+			b.WriteRune(rune(r))
+		case strings.HasPrefix(ref, "#"):
+			r, err := strconv.ParseUint(ref[1:], 10, 32)
+			if err != nil {
+				return "", false
+			}
+			b.WriteRune(rune(r))
+		default:
+			return "", false
+		}
+	}
+	return b.String(), true
 }

@@ -14,15 +14,17 @@ type Expression struct {
 	Where string // e.g. `attribute "condition" of <when>`
 }
 
-// Key identifies an expression by its code as written (named values not substituted),
-// whitespace-collapsed, so that the emulator (which reads the XML with .NET, normalising attribute
-// whitespace its own way) finds the compiled delegate. emulator/Loader.cs mirrors this function.
+// Key identifies an expression by its code as written (named values not substituted), so that
+// the emulator, which reads the XML with .NET, finds the compiled delegate. Parse normalises
+// attribute whitespace and line ends exactly as .NET's reader does, so the code is compared
+// exactly (only trimmed): collapsing whitespace would make @("a  b") and @("a b") one key and
+// bind both to whichever compiled first. emulator/Loader.cs mirrors this function.
 func (e Expression) Key() string {
 	kind := "("
 	if e.Block {
 		kind = "{"
 	}
-	return kind + strings.Join(strings.Fields(e.Code), " ")
+	return kind + strings.TrimSpace(e.Code)
 }
 
 // extractExpressions walks a document and returns its expressions in document order.

@@ -10,9 +10,11 @@ import (
 // compiled assembly then does not depend on the values — the emulator starts without recompiling
 // when only a key or a URL changes, and no secret is written into a build artefact. This is exact
 // whenever pasting the value into the literal would have produced the same string, which
-// liftable checks; otherwise (a reference outside a string, or a value containing a quote, a
-// backslash, a brace in an interpolated string or a newline) the expression is compiled with the
-// value pasted in, exactly as APIM does.
+// liftable checks; otherwise (a reference outside a string, in a char literal or in a literal
+// that must be a compile-time constant — case label, const, `is` pattern — or a value containing
+// a quote, a backslash, a brace in an interpolated string or a newline) the expression is
+// compiled with the value pasted in, exactly as APIM does. A lifted regular or verbatim literal
+// is parenthesised, so "{{n}}".Split(',') still calls Split on the whole value.
 
 type literalKind int
 
@@ -29,6 +31,10 @@ type nvRef struct {
 	name       string
 	kind       literalKind
 	inString   bool
+	// constant: the literal sits where C# needs a compile-time constant (case label, const
+	// declaration, `is` constant pattern); a run-time lookup would not compile there, so the
+	// value is pasted, as APIM does.
+	constant bool
 	// litStart and litEnd delimit the enclosing literal (prefix to closing quote, inclusive), so
 	// a lifted reference can parenthesise it: "a{{n}}".Trim() must stay one operand.
 	litStart, litEnd int
@@ -45,9 +51,20 @@ func scanNamedValues(code string) []nvRef {
 		depth int  // brace depth inside a hole
 		start int  // offset of the literal's first character (its $ or @ prefix, or quote)
 		refs  []int
+		// constant: a regular or verbatim literal in a constant context (see nvRef.constant).
+		constant bool
 	}
 	var stack []frame // empty: top-level code
 	i := 0
+	// Constant contexts, tracked in code: from `case` to its ':' and from `const` to its ';',
+	// and the literal right after `is`.
+	var constUntil byte
+	afterIs := false
+	push := func(kind literalKind, at int) {
+		c := (constUntil != 0 || afterIs) && (kind == litRegular || kind == litVerbatim)
+		stack = append(stack, frame{kind: kind, str: true, start: at, constant: c})
+		afterIs = false
+	}
 	matchRef := func(at int) (nvRef, bool) {
 		if !strings.HasPrefix(code[at:], "{{") {
 			return nvRef{}, false
@@ -86,24 +103,32 @@ func scanNamedValues(code string) []nvRef {
 				}
 				continue
 			case strings.HasPrefix(code[i:], `$@"`), strings.HasPrefix(code[i:], `@$"`):
-				stack = append(stack, frame{kind: litInterpolatedVerbatim, str: true, start: i})
+				push(litInterpolatedVerbatim, i)
 				i += 3
 				continue
 			case strings.HasPrefix(code[i:], `$"`):
-				stack = append(stack, frame{kind: litInterpolated, str: true, start: i})
+				push(litInterpolated, i)
 				i += 2
 				continue
 			case strings.HasPrefix(code[i:], `@"`):
-				stack = append(stack, frame{kind: litVerbatim, str: true, start: i})
+				push(litVerbatim, i)
 				i += 2
 				continue
 			case code[i] == '"':
-				stack = append(stack, frame{kind: litRegular, str: true, start: i})
+				push(litRegular, i)
 				i++
 				continue
 			case code[i] == '\'':
+				// A reference inside a char literal is pasted (it compiles only if the value is one
+				// character, as in APIM); a char literal never spans a line.
+				afterIs = false
 				i++
-				for i < len(code) && code[i] != '\'' {
+				for i < len(code) && code[i] != '\'' && code[i] != '\n' {
+					if r, ok := matchRef(i); ok {
+						refs = append(refs, r)
+						i = r.end
+						continue
+					}
 					if code[i] == '\\' {
 						i++
 					}
@@ -111,6 +136,38 @@ func scanNamedValues(code string) []nvRef {
 				}
 				i++
 				continue
+			case code[i] == '@' && i+1 < len(code) && isIdentByte(code[i+1]):
+				// @case is an identifier, not the keyword.
+				j := i + 1
+				for j < len(code) && isIdentByte(code[j]) {
+					j++
+				}
+				afterIs, i = false, j
+				continue
+			case isIdentByte(code[i]):
+				j := i
+				for j < len(code) && isIdentByte(code[j]) {
+					j++
+				}
+				switch code[i:j] {
+				case "case":
+					constUntil = ':'
+				case "const":
+					constUntil = ';'
+				}
+				afterIs, i = code[i:j] == "is", j
+				continue
+			case strings.HasPrefix(code[i:], "::"):
+				afterIs = false
+				i += 2
+				continue
+			case code[i] == ':' && constUntil == ':', code[i] == ';':
+				constUntil = 0
+			}
+			if !isSpaceByte(code[i]) {
+				afterIs = false
+			}
+			switch {
 			case code[i] == '{' && len(stack) > 0:
 				stack[len(stack)-1].depth++
 			case code[i] == '}' && len(stack) > 0:
@@ -125,7 +182,7 @@ func scanNamedValues(code string) []nvRef {
 		}
 		f := &stack[len(stack)-1]
 		if r, ok := matchRef(i); ok {
-			r.kind, r.inString, r.litStart = f.kind, true, f.start
+			r.kind, r.inString, r.litStart, r.constant = f.kind, true, f.start, f.constant
 			f.refs = append(f.refs, len(refs))
 			refs = append(refs, r)
 			i = r.end
@@ -158,7 +215,9 @@ func scanNamedValues(code string) []nvRef {
 
 // liftable reports whether a value read at run time equals the value pasted into that literal.
 func liftable(r nvRef, value string) bool {
-	if !r.inString || strings.ContainsAny(value, "\r\n") {
+	// C# line terminators (U+0085, U+2028, U+2029 too) cannot appear in a literal: pasting fails
+	// to compile in APIM, so lifting would accept what APIM rejects.
+	if !r.inString || r.constant || strings.ContainsAny(value, "\r\n\u0085\u2028\u2029") {
 		return false
 	}
 	switch r.kind {
@@ -234,3 +293,9 @@ func lowerNamedValues(code string, values map[string]string) string {
 	}
 	return b.String()
 }
+
+func isIdentByte(c byte) bool {
+	return c == '_' || c >= 0x80 || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+func isSpaceByte(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

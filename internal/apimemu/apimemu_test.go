@@ -71,7 +71,7 @@ func startFixture(t testing.TB) *fixture {
 		mi := httptest.NewServer(http.HandlerFunc(f.msi))
 		f.gw, fixErr = Start(context.Background(), &Options{
 			Manifest:    elementsManifest(),
-			NamedValues: map[string]string{"greeting": "hello", "backend-host": "backend.test"},
+			NamedValues: map[string]string{"greeting": "hello", "backend-host": "backend.test", "csv": "a,b,c"},
 			HostMap:     map[string]string{"backend.test": backend.URL, "alt.test": backend.URL},
 			MSIEndpoint: mi.URL + "/msi/token",
 			MSIHeader:   "msi-secret",
@@ -697,6 +697,21 @@ func TestExtensionMethods(t *testing.T) {
 	}
 }
 
+// APIM substitutes {{csv}} as text before compiling; the toolchain compiles most references as
+// run-time lookups instead, and each expression below must give what the pasted code gives in APIM:
+// "a,b,c".Split(',') has 3 parts, not "" + value + "".Split(','). The two set-variables differ only
+// in whitespace inside a string literal and must stay two expressions; a &#10; in an attribute
+// expression is a newline, as .NET's XML reader (and APIM) reads it.
+func TestNamedValuesKeepTextSubstitutionSemantics(t *testing.T) {
+	f := startFixture(t)
+	const pasted = `3|5|A,B,C|a;b;c|a|5|a,b,c!|4|3|3`
+	for q, want := range map[string]string{"?v=a,b,c": pasted + "|case", "?v=x": pasted + "|default"} {
+		if r := f.do(t, "GET", "/fx/namedvalues"+q, nil, ""); r.status != 200 || r.body != want {
+			t.Errorf("namedvalues%s: %d %q, want %q", q, r.status, r.body, want)
+		}
+	}
+}
+
 // An element the emulator does not implement stops it at load time, naming file and line.
 func TestUnknownElementFailsLoudly(t *testing.T) {
 	testdeps.Tool(t, "mono")
@@ -719,6 +734,43 @@ func TestUnknownElementFailsLoudly(t *testing.T) {
 	out, err := exec.Command("mono", exe, cfg).CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 4 || !strings.Contains(string(out), "op.xml:4: <validate-jwt> is not implemented by the emulator") {
 		t.Errorf("exit %v, output %q", err, out)
+	}
+}
+
+// APIM substitutes named values before it looks for expressions, so a named value holding
+// @(...) is evaluated there; the emulator does not evaluate it and must refuse rather than serve
+// the expression as text.
+func TestNamedValueHoldingAnExpressionIsRefused(t *testing.T) {
+	testdeps.Tool(t, "mcs")
+	testdeps.Tool(t, "mono")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "gateway.json"), []byte(`{"namedValues":[{"name":"nv","secret":false,"description":"d"}],"backends":[],"globalPolicy":"","fragments":[],
+ "apis":[{"name":"a","displayName":"A","path":"a","backendId":"","serviceUrl":"http://127.0.0.1:1","policy":"","subscriptionRequired":false,"protocols":["https"]}],
+ "operations":[{"api":"a","name":"op","displayName":"Op","method":"GET","urlTemplate":"/x","templateParameters":[],"policy":"op.xml"}]}`), 0o644)
+	os.WriteFile(filepath.Join(dir, "op.xml"), []byte("<policies>\n<inbound>\n<base />\n<return-response><set-body>{{nv}}</set-body></return-response>\n</inbound>\n"+
+		"<backend><base /></backend>\n<outbound><base /></outbound>\n<on-error><base /></on-error>\n</policies>\n"), 0o644)
+	gw, err := Start(context.Background(), &Options{Manifest: filepath.Join(dir, "gateway.json"), NamedValues: map[string]string{"nv": " @(context.Request.Method)"}, Stderr: io.Discard})
+	if err == nil {
+		gw.Close()
+		t.Fatal("Start succeeded; want a refusal naming op.xml:4")
+	}
+	if !strings.Contains(err.Error(), "op.xml:4: a named value in text of <set-body> holds a policy expression") {
+		t.Errorf("Start: %v", err)
+	}
+	// A plain value in the same place is served as text.
+	gw, err = Start(context.Background(), &Options{Manifest: filepath.Join(dir, "gateway.json"), NamedValues: map[string]string{"nv": "mail@(example)"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Close()
+	resp, err := http.Get(gw.URL() + "/a/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "mail@(example)" {
+		t.Errorf("body %q, want the named value's text", b)
 	}
 }
 
@@ -745,7 +797,7 @@ func TestTLSFrontAndBackend(t *testing.T) {
 	defer backend.Close()
 	gw, err := Start(context.Background(), &Options{
 		Manifest:    elementsManifest(),
-		NamedValues: map[string]string{"greeting": "hello", "backend-host": "backend.test"},
+		NamedValues: map[string]string{"greeting": "hello", "backend-host": "backend.test", "csv": "a,b,c"},
 		HostMap:     map[string]string{"backend.test": backend.URL},
 		TLS:         serverTLS,
 	})
