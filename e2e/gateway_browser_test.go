@@ -55,7 +55,12 @@ func (f flow) String() string {
 		q := f.Redirect.Query()
 		return fmt.Sprintf("redirect to %s://%s%s (error=%q, code length %d)", f.Redirect.Scheme, f.Redirect.Host, f.Redirect.Path, q.Get("error"), len(q.Get("code")))
 	}
-	return fmt.Sprintf("page %s: status %d: %.300s", f.Page, f.Status, f.Body)
+	// the path only: a page URL can carry a code or state, which never goes into a failure message
+	page := f.Page
+	if u, err := url.Parse(f.Page); err == nil {
+		page = u.Path
+	}
+	return fmt.Sprintf("page %s: status %d: %.300s", page, f.Status, f.Body)
 }
 
 var hiddenInput = regexp.MustCompile(`<input type="hidden" name="([a-z_]+)" value="([^"]*)">`)

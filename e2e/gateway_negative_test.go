@@ -296,6 +296,10 @@ func TestGatewayNegativeCatalogue(t *testing.T) {
 		f.Set("client_secret", "s3cr3t-s3cr3t-s3cr3t")
 		st, body := g.postForm(t, base+"/token", f)
 		wantOAuthError(t, st, body, http.StatusUnauthorized, "invalid_client", "s3cr3t-s3cr3t-s3cr3t")
+		resp, err := g.client().PostForm(base+"/token", f)
+		if _, h, _ := readAll(t, resp, err); h.Get("WWW-Authenticate") != `Basic realm="`+base+`"` {
+			t.Errorf("a 401 needs WWW-Authenticate (RFC 9110 §15.5.2), got %q", h.Get("WWW-Authenticate"))
+		}
 	})
 	t.Run("token/not a form", func(t *testing.T) {
 		st, body := g.postJSON(t, base+"/token", map[string]any{"grant_type": "authorization_code"})
