@@ -49,6 +49,10 @@ type Options struct {
 	// token cached from an earlier stack (signed by its keys) would be presented
 	// to this one and refused.
 	Identity msi.Identity
+	// MoreIdentities are other user-assigned identities the MI endpoint serves, each also
+	// trusted as a federated credential of the API app (e.g. the APIM gateway's identity,
+	// which redeems authorization codes). Default none.
+	MoreIdentities []msi.Identity
 	// MSIAddr and GraphAddr are listen addresses, default "127.0.0.1:0".
 	MSIAddr, GraphAddr string
 }
@@ -88,12 +92,15 @@ func Start(opts *Options) (_ *Stack, err error) {
 	}
 	eo := opts.Entra
 	eo.CA = st.CA
-	eo.FederatedCredentials = append(append([]entra.FederatedCredential(nil), eo.FederatedCredentials...),
-		entra.FederatedCredential{Subject: st.Identity.PrincipalID})
+	ids := append([]msi.Identity{st.Identity}, opts.MoreIdentities...)
+	eo.FederatedCredentials = append([]entra.FederatedCredential(nil), eo.FederatedCredentials...)
+	for _, id := range ids {
+		eo.FederatedCredentials = append(eo.FederatedCredentials, entra.FederatedCredential{Subject: id.PrincipalID})
+	}
 	if st.Entra, err = entra.Start(eo); err != nil {
 		return nil, err
 	}
-	if st.MSI, err = msi.Start(msi.Options{Entra: st.Entra, Identities: []msi.Identity{st.Identity}, Addr: opts.MSIAddr}); err != nil {
+	if st.MSI, err = msi.Start(msi.Options{Entra: st.Entra, Identities: ids, Addr: opts.MSIAddr}); err != nil {
 		return nil, err
 	}
 	if st.Graph, err = graph.Start(graph.Options{Entra: st.Entra, CA: st.CA, Addr: opts.GraphAddr}); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 
 	"example.com/graphmcp/devstack"
+	"example.com/graphmcp/devstack/msi"
 )
 
 // Example_onBehalfOfGraph is the whole secretless chain the handler runs, against
@@ -97,4 +98,28 @@ func newGraphRequest(url, token string) (*http.Request, error) {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	return req, err
+}
+
+// TestMoreIdentitiesAreServed: an extra identity (the gateway's, in localstack) gets tokens
+// from the MI endpoint like the main one, and an unknown client id does not.
+func TestMoreIdentitiesAreServed(t *testing.T) {
+	gw := msi.Identity{ClientID: "5a000000-0000-4000-8000-00000000005a", PrincipalID: "5b000000-0000-4000-8000-00000000005b"}
+	st, err := devstack.Start(&devstack.Options{MoreIdentities: []msi.Identity{gw}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	get := func(clientID string) int {
+		req, _ := http.NewRequest("GET", st.MSI.Endpoint()+"?api-version="+msi.APIVersion+"&resource=api://AzureADTokenExchange&client_id="+clientID, nil)
+		req.Header.Set("X-IDENTITY-HEADER", st.MSI.Header())
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if a, b, c := get(st.Identity.ClientID), get(gw.ClientID), get("6a000000-0000-4000-8000-00000000006a"); a != 200 || b != 200 || c != 400 {
+		t.Fatalf("MI endpoint: main %d, extra %d, unknown %d; want 200, 200, 400", a, b, c)
+	}
 }

@@ -46,48 +46,44 @@ type gatewayStack struct {
 	rotatedKey tokenformat.Key
 }
 
-var (
-	gwOnce sync.Once
-	gw     *gatewayStack
-	gwErr  error
-)
+// sharedGatewayStack builds the gateway stack on first use; later calls return the same one.
+var sharedGatewayStack = sync.OnceValues(newGatewayStack)
 
 func getGatewayStack(t *testing.T) *gatewayStack {
 	t.Helper()
-	gwOnce.Do(func() {
-		st, err := localstack.Start(context.Background(), &localstack.Options{ExtraGateways: 3})
-		if err != nil {
-			gwErr = err
-			return
-		}
-		atExit(st.Close)
-		g := &gatewayStack{Stack: st}
-		if g.short, err = st.StartGateway(context.Background(), localstack.GatewayOptions{AccessTokenLifetime: shortTokenLifetime}); err != nil {
-			gwErr = err
-			return
-		}
-		g.limited, err = st.StartGateway(context.Background(), localstack.GatewayOptions{
-			RegisterRateLimit: limitedRegisterRate, MCPRateLimit: limitedMCPRate,
-		})
-		if err != nil {
-			gwErr = err
-			return
-		}
-		if g.rotatedKey, err = tokenformat.NewKey("k-rotated"); err != nil {
-			gwErr = err
-			return
-		}
-		if g.rotated, err = st.StartGateway(context.Background(), localstack.GatewayOptions{Keys: []tokenformat.Key{g.rotatedKey, st.Keys[0]}}); err != nil {
-			gwErr = err
-			return
-		}
-		gw = g
-	})
-	if gwErr != nil {
-		t.Fatalf("gateway stack: %v", gwErr)
+	gw, err := sharedGatewayStack()
+	if err != nil {
+		t.Fatalf("gateway stack: %v", err)
 	}
 	t.Cleanup(func() { gw.assertNoLeaks(t) })
 	return gw
+}
+
+// newGatewayStack starts the local stack with its first gateway and the three extra ones
+// (short token lifetime, low rate limits, rotated keys).
+func newGatewayStack() (*gatewayStack, error) {
+	st, err := localstack.Start(context.Background(), &localstack.Options{ExtraGateways: 3})
+	if err != nil {
+		return nil, err
+	}
+	atExit(st.Close)
+	g := &gatewayStack{Stack: st}
+	if g.short, err = st.StartGateway(context.Background(), localstack.GatewayOptions{AccessTokenLifetime: shortTokenLifetime}); err != nil {
+		return nil, err
+	}
+	g.limited, err = st.StartGateway(context.Background(), localstack.GatewayOptions{
+		RegisterRateLimit: limitedRegisterRate, MCPRateLimit: limitedMCPRate,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if g.rotatedKey, err = tokenformat.NewKey("k-rotated"); err != nil {
+		return nil, err
+	}
+	if g.rotated, err = st.StartGateway(context.Background(), localstack.GatewayOptions{Keys: []tokenformat.Key{g.rotatedKey, st.Keys[0]}}); err != nil {
+		return nil, err
+	}
+	return g, nil
 }
 
 // secrets every gateway test may have seen; assertNoLeaks looks for them in the handler's logs

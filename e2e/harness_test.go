@@ -11,6 +11,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"example.com/graphmcp/internal/freeport"
 	"example.com/graphmcp/internal/funchost"
 )
 
@@ -102,7 +103,7 @@ func TestHarnessInspectorExitCodes(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.Stderr), &e); err != nil || e.Error.Code == "" {
 		t.Errorf("Inspector errors are JSON on stderr; got %q", redact(r.Stderr, tinyToken))
 	}
-	port, err := freePort() // free a moment ago: nothing listens there
+	port, err := freeport.Pick() // free a moment ago: nothing listens there
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,19 +1,21 @@
 package e2e
 
 import (
-	"crypto/rand"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/google/uuid"
+
+	"example.com/graphmcp/devstack"
 	"example.com/graphmcp/devstack/entra"
 	"example.com/graphmcp/devstack/graph"
 	"example.com/graphmcp/devstack/localca"
 	"example.com/graphmcp/devstack/msi"
+	"example.com/graphmcp/internal/freeport"
 	"example.com/graphmcp/internal/funchost"
 	"example.com/graphmcp/internal/handlerproc"
 )
@@ -39,97 +41,71 @@ type stack struct {
 	uami        msi.Identity
 }
 
-var (
-	sharedOnce sync.Once
-	shared     *stack
-	sharedErr  error
-)
+// sharedStack builds the stack on first use; later calls return the same stack or error.
+var sharedStack = sync.OnceValues(newStack)
 
 // getStack returns the shared stack, failing the test when it could not be built. Every test
 // that uses it also checks, when it ends, that the handler has logged no token.
 func getStack(t *testing.T) *stack {
 	t.Helper()
-	sharedOnce.Do(func() { shared, sharedErr = newStack() })
-	if sharedErr != nil {
-		t.Fatalf("e2e stack: %v", sharedErr)
-	}
-	t.Cleanup(func() { shared.assertLogsClean(t) })
-	return shared
-}
-
-// freePort asks the kernel for a free loopback port for the handler.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	s, err := sharedStack()
 	if err != nil {
-		return 0, err
+		t.Fatalf("e2e stack: %v", err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-func newGUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	t.Cleanup(func() { s.assertLogsClean(t) })
+	return s
 }
 
 func newStack() (*stack, error) {
-	s := &stack{functionKey: "e2e-" + newGUID(), uami: msi.Identity{ClientID: newGUID(), PrincipalID: newGUID()}}
+	s := &stack{functionKey: "e2e-" + uuid.NewString()}
 	var err error
 	if s.dir, err = os.MkdirTemp("", "graphmcp-e2e-"); err != nil {
 		return nil, err
 	}
 	atExit(func() { os.RemoveAll(s.dir) })
-	if s.ca, err = localca.New(); err != nil {
-		return nil, fmt.Errorf("local CA: %w", err)
+	// The stand-ins wired as in Azure: the function's UAMI (fresh ids) is the API app's
+	// federated credential, and Graph accepts the tokens Entra issues.
+	ds, err := devstack.Start(nil)
+	if err != nil {
+		return nil, fmt.Errorf("stand-ins: %w", err)
 	}
+	atExit(ds.Close)
+	s.ca, s.entra, s.msi, s.graph, s.uami = ds.CA, ds.Entra, ds.MSI, ds.Graph, ds.Identity
 	caFile := filepath.Join(s.dir, "ca.pem")
 	if err := s.ca.WriteCertFile(caFile); err != nil {
 		return nil, err
 	}
-	s.entra, err = entra.Start(entra.Options{
-		CA:                   s.ca,
-		FederatedCredentials: []entra.FederatedCredential{{Subject: s.uami.PrincipalID}},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("entra stand-in: %w", err)
-	}
-	atExit(s.entra.Close)
-	if s.msi, err = msi.Start(msi.Options{Entra: s.entra, Identities: []msi.Identity{s.uami}}); err != nil {
-		return nil, fmt.Errorf("msi stand-in: %w", err)
-	}
-	atExit(s.msi.Close)
-	if s.graph, err = graph.Start(graph.Options{Entra: s.entra, CA: s.ca}); err != nil {
-		return nil, fmt.Errorf("graph stand-in: %w", err)
-	}
-	atExit(s.graph.Close)
 
 	// The handler's port is chosen first so that the host stand-in can point at it and the
-	// PRM URL can name the host stand-in (a loopback http URL, allowed by the handler).
-	port, err := freePort()
+	// PRM URL can name the host stand-in (a loopback http URL, allowed by the handler). The
+	// handler binds that port itself, so if another process takes it first both are started
+	// again on a new port (freeport.Retry).
+	_, err = freeport.Retry(func(port int) error { return s.startHostAndHandler(port, caFile) })
 	if err != nil {
 		return nil, err
 	}
-	s.host, err = funchost.Start(&funchost.Options{
+	return s, nil
+}
+
+// startHostAndHandler starts the host stand-in in front of port and the handler on it; on
+// error it stops what it started.
+func (s *stack) startHostAndHandler(port int, caFile string) error {
+	host, err := funchost.Start(&funchost.Options{
 		Backend:      fmt.Sprintf("http://127.0.0.1:%d", port),
 		PublicHost:   publicHost,
 		FunctionKeys: []string{s.functionKey},
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	atExit(s.host.Close)
-
-	s.handler, err = handlerproc.StartProcess(&handlerproc.Options{Env: map[string]string{
+	handler, err := handlerproc.StartProcess(&handlerproc.Options{Env: map[string]string{
 		"FUNCTIONS_CUSTOMHANDLER_PORT": fmt.Sprint(port),
 		"AZURE_TENANT_ID":              s.entra.TenantID(),
 		"ENTRA_APP_CLIENT_ID":          s.entra.APIClientID(),
 		"AZURE_CLIENT_ID":              s.uami.ClientID,
 		"ENTRA_AUTHORITY_HOST":         s.entra.URL() + "/",
 		"GRAPH_ENDPOINT":               s.graph.URL(),
-		"MCP_RESOURCE_METADATA_URL":    s.host.URL() + "/.well-known/oauth-protected-resource/mcp",
+		"MCP_RESOURCE_METADATA_URL":    host.URL() + "/.well-known/oauth-protected-resource/mcp",
 		// The handler checks Host itself (go-sdk's localhost guard is off): the public name
 		// and the loopback names used when a test talks to it directly.
 		"MCP_ALLOWED_HOSTS": publicHost + ",127.0.0.1,localhost",
@@ -140,13 +116,17 @@ func newStack() (*stack, error) {
 		"LOG_LEVEL":         "debug", // the most log lines to search for leaked tokens
 		"STATE_FILE":        filepath.Join(s.dir, "state.db"),
 	}})
-	if s.handler != nil {
-		atExit(func() { s.handler.Stop() })
-	}
 	if err != nil {
-		return nil, fmt.Errorf("handler: %w", err)
+		if handler != nil {
+			handler.Stop()
+		}
+		host.Close()
+		return fmt.Errorf("handler: %w", err)
 	}
-	return s, nil
+	s.host, s.handler = host, handler
+	atExit(host.Close)
+	atExit(func() { handler.Stop() })
+	return nil
 }
 
 // mcpURL is the public MCP endpoint through the host stand-in (no key: pass it as a header).

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -130,7 +131,7 @@ func (g *fakeGateway) authorize(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, redirect+"?error=invalid_request", http.StatusFound)
 		return
 	}
-	if !known || !contains(uris, redirect) {
+	if !known || !slices.Contains(uris, redirect) {
 		w.WriteHeader(http.StatusBadRequest)
 		fmt.Fprint(w, "<p>Unknown client or redirect URI.</p>")
 		return

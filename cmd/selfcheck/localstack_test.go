@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"example.com/graphmcp/internal/apimemu"
+	"example.com/graphmcp/internal/freeport"
 	"example.com/graphmcp/internal/localstack"
 )
 
@@ -38,13 +38,12 @@ func TestAgainstTheLocalStack(t *testing.T) {
 	t.Logf("against the local stack:\n%s", out.String())
 
 	// A gateway with one fault: the protected-resource metadata names the wrong resource.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// Its port must be known for the named values, so it stays bound until the emulator takes it.
+	ln, err := freeport.Listen()
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	url := fmt.Sprintf("https://127.0.0.1:%d", port)
+	url := fmt.Sprintf("https://127.0.0.1:%d", freeport.Port(ln))
 	nv := st.NamedValues(url, localstack.GatewayOptions{})
 	nv["mcp-resource-url"] = url + "/wrong"
 	tlsCfg, err := st.CA.ServerTLSConfig("127.0.0.1")
@@ -53,7 +52,7 @@ func TestAgainstTheLocalStack(t *testing.T) {
 	}
 	gw, err := apimemu.Start(ctx, &apimemu.Options{
 		NamedValues: nv, MSIEndpoint: st.MSI.Endpoint(), MSIHeader: st.MSI.Header(),
-		TLS: tlsCfg, Addr: fmt.Sprintf("127.0.0.1:%d", port),
+		TLS: tlsCfg, Listener: ln,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 )
 
 // checkPRM: RFC 9728 protected-resource metadata at the path-suffixed and the root well-known URL
@@ -19,7 +20,7 @@ func (c *Checker) checkPRM(ctx context.Context) (string, error) {
 		if got := str(doc, "resource"); got != wantResource {
 			return "", fmt.Errorf("GET %s: resource is %q, want %q (the exact MCP URL clients connect to; fix the mcp-resource-url named value)", path, got, wantResource)
 		}
-		if as := strs(doc, "authorization_servers"); !contains(as, c.Gateway()) {
+		if as := strs(doc, "authorization_servers"); !slices.Contains(as, c.Gateway()) {
 			return "", fmt.Errorf("GET %s: authorization_servers %q does not name the gateway %q (fix the gateway-url named value)", path, as, c.Gateway())
 		}
 	}
@@ -50,16 +51,16 @@ func (c *Checker) checkASMetadata(ctx context.Context) (string, error) {
 			return "", fmt.Errorf("GET %s: revocation_endpoint is %q, want %q", path, rev, c.url("/revoke"))
 		}
 		methods := strs(doc, "code_challenge_methods_supported")
-		if !contains(methods, "S256") || contains(methods, "plain") {
+		if !slices.Contains(methods, "S256") || slices.Contains(methods, "plain") {
 			return "", fmt.Errorf("GET %s: code_challenge_methods_supported is %q, want S256 and never plain", path, methods)
 		}
-		if rt := strs(doc, "response_types_supported"); !contains(rt, "code") {
+		if rt := strs(doc, "response_types_supported"); !slices.Contains(rt, "code") {
 			return "", fmt.Errorf("GET %s: response_types_supported %q lacks code", path, rt)
 		}
-		if gt := strs(doc, "grant_types_supported"); !contains(gt, "authorization_code") {
+		if gt := strs(doc, "grant_types_supported"); !slices.Contains(gt, "authorization_code") {
 			return "", fmt.Errorf("GET %s: grant_types_supported %q lacks authorization_code", path, gt)
 		}
-		if am := strs(doc, "token_endpoint_auth_methods_supported"); !contains(am, "none") {
+		if am := strs(doc, "token_endpoint_auth_methods_supported"); !slices.Contains(am, "none") {
 			return "", fmt.Errorf("GET %s: token_endpoint_auth_methods_supported %q lacks none (MCP clients are public clients)", path, am)
 		}
 	}

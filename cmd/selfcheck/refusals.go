@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -85,7 +86,7 @@ func (c *Checker) checkAuthorizeRefusals(ctx context.Context) (string, error) {
 		if q.Get("code") != "" {
 			return "", fmt.Errorf("GET /authorize with %s issued an authorization code", tc.name)
 		}
-		if !contains(tc.want, q.Get("error")) {
+		if !slices.Contains(tc.want, q.Get("error")) {
 			return "", fmt.Errorf("GET /authorize with %s redirected with error %q, want %q", tc.name, q.Get("error"), tc.want)
 		}
 		if q.Get("state") != "selfcheck" {
@@ -117,7 +118,7 @@ func (c *Checker) checkTokenRefusals(ctx context.Context) (string, error) {
 			return "", err
 		}
 		code := errorCode(raw)
-		if resp.StatusCode != http.StatusBadRequest || !contains(tc.want, code) {
+		if resp.StatusCode != http.StatusBadRequest || !slices.Contains(tc.want, code) {
 			return "", fmt.Errorf("POST /token with %s answered %d %q, want 400 with error %q", tc.name, resp.StatusCode, code, tc.want)
 		}
 		if cc := resp.Header.Get("Cache-Control"); !strings.Contains(cc, "no-store") {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 )
 
 // checkRegistration: RFC 7591 round trip with a throwaway public client. The registration is
@@ -33,7 +34,7 @@ func (c *Checker) checkRegistration(ctx context.Context) (string, error) {
 	if reg.ClientSecret != "" {
 		return "", fmt.Errorf("POST /register issued a client_secret to a public client (token_endpoint_auth_method none)")
 	}
-	if !contains(reg.RedirectURIs, loopbackRedirect) {
+	if !slices.Contains(reg.RedirectURIs, loopbackRedirect) {
 		return "", fmt.Errorf("POST /register: redirect_uris %q do not echo %q", reg.RedirectURIs, loopbackRedirect)
 	}
 	c.clientID = reg.ClientID
@@ -56,7 +57,7 @@ func (c *Checker) checkRegistrationRefusals(ctx context.Context) (string, error)
 			return "", err
 		}
 		code := errorCode(raw)
-		if resp.StatusCode != http.StatusBadRequest || !contains(tc.want, code) {
+		if resp.StatusCode != http.StatusBadRequest || !slices.Contains(tc.want, code) {
 			return "", fmt.Errorf("POST /register with %s answered %d %q, want 400 with error %q", tc.name, resp.StatusCode, code, tc.want)
 		}
 	}

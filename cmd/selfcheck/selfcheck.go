@@ -171,12 +171,3 @@ func strs(doc map[string]any, key string) []string {
 	}
 	return out
 }
-
-func contains(list []string, v string) bool {
-	for _, s := range list {
-		if s == v {
-			return true
-		}
-	}
-	return false
-}

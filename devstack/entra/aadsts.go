@@ -1,11 +1,12 @@
 package entra
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
+
+	"github.com/google/uuid"
 )
 
 // aadError is an error response in Entra's shape. Codes are real AADSTS codes
@@ -32,7 +33,7 @@ func invalidClient(code int, format string, args ...any) *aadError {
 // writeError sends the JSON error body /token returns.
 func (s *Server) writeError(w http.ResponseWriter, e *aadError) {
 	s.counts.addError("AADSTS" + strconv.Itoa(e.code))
-	trace, corr := newGUID(), newGUID()
+	trace, corr := uuid.NewString(), uuid.NewString()
 	ts := s.now().UTC().Format("2006-01-02 15:04:05Z")
 	body := map[string]any{
 		"error": e.err,
@@ -56,14 +57,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Pragma", "no-cache")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-func newGUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 func (s *Server) handleUnknown(w http.ResponseWriter, r *http.Request) {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"example.com/graphmcp/devstack/entra"
 )
 
@@ -35,7 +37,7 @@ var clientRequestID = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
 func (s *Server) routes() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.total.Add(1)
-		w.Header().Set("request-id", newGUID())
+		w.Header().Set("request-id", uuid.NewString())
 		if id := r.Header.Get("client-request-id"); clientRequestID.MatchString(id) {
 			w.Header().Set("client-request-id", id)
 		} else {

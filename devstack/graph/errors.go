@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -41,12 +40,4 @@ func (s *Server) writeFault(w http.ResponseWriter, r *http.Request, status int, 
 		code = "injectedFailure"
 	}
 	s.writeError(w, r, status, code, fmt.Sprintf("The service is temporarily unavailable (injected %d).", status))
-}
-
-func newGUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }

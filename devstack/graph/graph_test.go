@@ -12,6 +12,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"example.com/graphmcp/devstack"
 	"example.com/graphmcp/devstack/entra"
 	"example.com/graphmcp/devstack/graph"
 	"example.com/graphmcp/devstack/localca"
@@ -23,23 +24,15 @@ type fixture struct {
 	g   *graph.Server
 }
 
+// start wires Graph to Entra as devstack.Start does (the MI endpoint it also starts is unused).
 func start(t *testing.T) *fixture {
 	t.Helper()
-	ca, err := localca.New()
+	st, err := devstack.Start(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	idp, err := entra.Start(entra.Options{CA: ca})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(idp.Close)
-	g, err := graph.Start(graph.Options{Entra: idp, CA: ca})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(g.Close)
-	return &fixture{ca, idp, g}
+	t.Cleanup(st.Close)
+	return &fixture{st.CA, st.Entra, st.Graph}
 }
 
 func (f *fixture) token(t *testing.T, scopes ...string) string {

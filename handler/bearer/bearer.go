@@ -69,7 +69,7 @@ func Middleware(v Verifier, opts *Options) func(http.Handler) http.Handler {
 			// RFC 6750 §2.3 allows tokens in the query; MCP forbids it. Refuse loudly so the
 			// client fixes it rather than leaking tokens into logs along the way.
 			if r.URL.Query().Has("access_token") {
-				writeJSON(w, http.StatusBadRequest, "invalid_request", "send the access token in the Authorization header, never in the URL")
+				WriteError(w, http.StatusBadRequest, "invalid_request", "send the access token in the Authorization header, never in the URL")
 				return
 			}
 			raw, present, ok := extract(r)
@@ -90,7 +90,7 @@ func Middleware(v Verifier, opts *Options) func(http.Handler) http.Handler {
 				}
 				if errors.Is(err, tokenverify.ErrUnavailable) {
 					w.Header().Set("Retry-After", "5")
-					writeJSON(w, http.StatusServiceUnavailable, "temporarily_unavailable", desc)
+					WriteError(w, http.StatusServiceUnavailable, "temporarily_unavailable", desc)
 					return
 				}
 				if errors.Is(err, tokenverify.ErrInsufficientScope) {
@@ -158,7 +158,7 @@ func Challenge(w http.ResponseWriter, status int, errCode, desc string, o *Optio
 	if code == "" {
 		code, desc = "unauthorized", "an Entra access token for this API is required (Authorization: Bearer <token>)"
 	}
-	writeJSON(w, status, code, desc)
+	WriteError(w, status, code, desc)
 }
 
 // quoteSafe keeps a value inside an RFC 7230 quoted-string: no quotes, backslashes or controls.
@@ -171,7 +171,10 @@ func quoteSafe(s string) string {
 	}, s)
 }
 
-func writeJSON(w http.ResponseWriter, status int, code, desc string) {
+// WriteError answers with the JSON error body this package's refusals use,
+// {"error","error_description"} (no-store), so that every refusal in front of /mcp, this
+// package's or the MCP handler's own (Host, Origin, size), has the same shape.
+func WriteError(w http.ResponseWriter, status int, code, desc string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)

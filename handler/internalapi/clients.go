@@ -12,20 +12,12 @@ import (
 	"example.com/graphmcp/handler/store/clientmeta"
 )
 
-// registrationResponse is the RFC 7591 §3.2.1 answer, relayed by the policy as it is.
+// registrationResponse is the RFC 7591 §3.2.1 answer, relayed by the policy as it is: the
+// assigned id and time, then the registered metadata.
 type registrationResponse struct {
-	ClientID                string   `json:"client_id"`
-	ClientIDIssuedAt        int64    `json:"client_id_issued_at"`
-	ClientName              string   `json:"client_name,omitempty"`
-	ClientURI               string   `json:"client_uri,omitempty"`
-	RedirectURIs            []string `json:"redirect_uris"`
-	GrantTypes              []string `json:"grant_types"`
-	ResponseTypes           []string `json:"response_types"`
-	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method"`
-	Scope                   string   `json:"scope,omitempty"`
-	ApplicationType         string   `json:"application_type,omitempty"`
-	SoftwareID              string   `json:"software_id,omitempty"`
-	SoftwareVersion         string   `json:"software_version,omitempty"`
+	ClientID         string `json:"client_id"`
+	ClientIDIssuedAt int64  `json:"client_id_issued_at"`
+	store.Metadata
 }
 
 // registerClient: POST /internal/v1/clients/register with the client's RFC 7591 request body.
@@ -51,12 +43,7 @@ func (a *api) registerClient(ctx context.Context, body []byte) (int, any, *apiEr
 	if err != nil {
 		return 0, nil, a.storeError(err)
 	}
-	return http.StatusCreated, registrationResponse{
-		ClientID: c.ClientID, ClientIDIssuedAt: c.IssuedAt, ClientName: c.ClientName, ClientURI: c.ClientURI,
-		RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes, ResponseTypes: c.ResponseTypes,
-		TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, Scope: c.Scope, ApplicationType: c.ApplicationType,
-		SoftwareID: c.SoftwareID, SoftwareVersion: c.SoftwareVersion,
-	}, nil
+	return http.StatusCreated, registrationResponse{ClientID: c.ClientID, ClientIDIssuedAt: c.IssuedAt, Metadata: c.Metadata}, nil
 }
 
 // clientExpiry is now + ClientTTL rounded up to a whole day, so that sliding the expiry on

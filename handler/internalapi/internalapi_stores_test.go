@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"crypto/x509"
 	"encoding/json"
-	"net"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -16,6 +16,7 @@ import (
 	"example.com/graphmcp/handler/store/cosmos"
 	"example.com/graphmcp/handler/store/cosmos/cosmostest"
 	"example.com/graphmcp/handler/store/storetest"
+	"example.com/graphmcp/internal/freeport"
 )
 
 func newCosmos(t *testing.T, endpoint, database string, now func() time.Time, opTimeout time.Duration) store.Store {
@@ -147,12 +148,11 @@ func TestStoreUnavailable(t *testing.T) {
 	expect(t, "get after recovery", call(t, healthy, "clients/get", map[string]any{"client_id": client}), "OK")
 
 	// Nothing listening at all.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.Pick()
 	if err != nil {
 		t.Fatal(err)
 	}
-	dead := "http://" + l.Addr().String() + "/"
-	l.Close()
+	dead := fmt.Sprintf("http://127.0.0.1:%d/", port)
 	st, err := cosmos.New(dead, cosmostest.Credential{}, &cosmos.Options{Database: "x", ClientOptions: cosmostest.ClientOptions(), OpTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)

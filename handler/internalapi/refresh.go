@@ -50,6 +50,31 @@ func (a *api) refreshError(err error) *apiError {
 	return a.storeError(err)
 }
 
+// presentedRefresh is the body of rotate and update: a refresh token presented by the client
+// it was issued to, with the policy's payload.
+type presentedRefresh struct {
+	RefreshToken string `json:"refresh_token"`
+	ClientID     string `json:"client_id"`
+	Payload      string `json:"payload"`
+}
+
+// decodePresented decodes and checks a presentedRefresh (the payload is optional for rotate,
+// required for update) and splits its token into family id and secret.
+func (a *api) decodePresented(body []byte, payloadRequired bool) (req presentedRefresh, familyID, secret string, e *apiError) {
+	if e := decode(body, &req); e != nil {
+		return req, "", "", e
+	}
+	if e := firstErr(field("refresh_token", req.RefreshToken, true, maxIDBytes),
+		field("client_id", req.ClientID, true, maxIDBytes), a.payload(req.Payload, payloadRequired)); e != nil {
+		return req, "", "", e
+	}
+	familyID, secret, ok := splitHandle(req.RefreshToken)
+	if !ok {
+		return req, "", "", errRefreshInvalid
+	}
+	return req, familyID, secret, nil
+}
+
 // createRefresh: POST /internal/v1/refresh/create {"client_id","payload","resource"?,"scope"?}
 // → {"refresh_token","expires_in"}.
 func (a *api) createRefresh(ctx context.Context, body []byte) (int, any, *apiError) {
@@ -81,21 +106,9 @@ func (a *api) createRefresh(ctx context.Context, body []byte) (int, any, *apiErr
 // → {"refresh_token","payload","resource","scope","expires_in"}: the presented token is spent,
 // a new one is issued; presenting a spent one revokes the family.
 func (a *api) rotateRefresh(ctx context.Context, body []byte) (int, any, *apiError) {
-	var req struct {
-		RefreshToken string `json:"refresh_token"`
-		ClientID     string `json:"client_id"`
-		Payload      string `json:"payload"`
-	}
-	if e := decode(body, &req); e != nil {
+	req, familyID, secret, e := a.decodePresented(body, false)
+	if e != nil {
 		return 0, nil, e
-	}
-	if e := firstErr(field("refresh_token", req.RefreshToken, true, maxIDBytes),
-		field("client_id", req.ClientID, true, maxIDBytes), a.payload(req.Payload, false)); e != nil {
-		return 0, nil, e
-	}
-	familyID, secret, ok := splitHandle(req.RefreshToken)
-	if !ok {
-		return 0, nil, errRefreshInvalid
 	}
 	now := a.o.Now()
 	next := store.NewSecret()
@@ -113,21 +126,9 @@ func (a *api) rotateRefresh(ctx context.Context, body []byte) (int, any, *apiErr
 // {"updated":true}: stores the new (policy-encrypted) upstream refresh token after a rotation,
 // while the presented refresh token is still the current one.
 func (a *api) updateRefresh(ctx context.Context, body []byte) (int, any, *apiError) {
-	var req struct {
-		RefreshToken string `json:"refresh_token"`
-		ClientID     string `json:"client_id"`
-		Payload      string `json:"payload"`
-	}
-	if e := decode(body, &req); e != nil {
+	req, familyID, secret, e := a.decodePresented(body, true)
+	if e != nil {
 		return 0, nil, e
-	}
-	if e := firstErr(field("refresh_token", req.RefreshToken, true, maxIDBytes),
-		field("client_id", req.ClientID, true, maxIDBytes), a.payload(req.Payload, true)); e != nil {
-		return 0, nil, e
-	}
-	familyID, secret, ok := splitHandle(req.RefreshToken)
-	if !ok {
-		return 0, nil, errRefreshInvalid
 	}
 	if err := a.st.UpdateFamilyPayload(ctx, familyID, store.HashSecret(secret), req.ClientID, req.Payload); err != nil {
 		return 0, nil, a.refreshError(err)

@@ -129,7 +129,7 @@ func New(opts *Options) (*Handler, error) {
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusForbidden, "forbidden_origin", "cross-origin browser requests are not accepted")
+		bearer.WriteError(w, http.StatusForbidden, "forbidden_origin", "cross-origin browser requests are not accepted")
 	}))
 	challenge := &bearer.Options{ResourceMetadataURL: o.ResourceMetadataURL, Scope: o.Scope}
 	h.chain = h.checkHost(cop.Handler(bearer.Middleware(o.Verifier, challenge)(h.checkTools(challenge, withTokenInfo))))
@@ -149,7 +149,7 @@ func (h *Handler) checkHost(next http.Handler) http.Handler {
 			host = hh
 		}
 		if !slices.Contains(h.opts.AllowedHosts, host) {
-			writeError(w, http.StatusForbidden, "forbidden_host", "this Host is not served here (see MCP_ALLOWED_HOSTS)")
+			bearer.WriteError(w, http.StatusForbidden, "forbidden_host", "this Host is not served here (see MCP_ALLOWED_HOSTS)")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -178,10 +178,10 @@ func (h *Handler) checkTools(challenge *bearer.Options, next http.Handler) http.
 		if err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
-				writeError(w, http.StatusRequestEntityTooLarge, "request_too_large", fmt.Sprintf("request body exceeds %d bytes", mbe.Limit))
+				bearer.WriteError(w, http.StatusRequestEntityTooLarge, "request_too_large", fmt.Sprintf("request body exceeds %d bytes", mbe.Limit))
 				return
 			}
-			writeError(w, http.StatusBadRequest, "invalid_request", "could not read the request body")
+			bearer.WriteError(w, http.StatusBadRequest, "invalid_request", "could not read the request body")
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -274,13 +274,4 @@ func (h *Handler) serverFor(r *http.Request) *mcp.Server {
 	}
 	h.servers.Store(mask, s)
 	return s
-}
-
-func writeError(w http.ResponseWriter, status int, code, desc string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(map[string]string{"error": code, "error_description": desc})
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"runtime/debug"
 
+	"example.com/graphmcp/handler/bearer"
 	"example.com/graphmcp/handler/logging"
 )
 
@@ -22,7 +23,7 @@ func NewMux(mcpHandler, internal http.Handler, logger *slog.Logger) http.Handler
 		mux.Handle("/internal/", internal)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "not_found", "no such endpoint; the MCP endpoint is /mcp")
+		bearer.WriteError(w, http.StatusNotFound, "not_found", "no such endpoint; the MCP endpoint is /mcp")
 	})
 	return recoverer(logger, mux)
 }
@@ -35,7 +36,7 @@ func recoverer(logger *slog.Logger, next http.Handler) http.Handler {
 					panic(p)
 				}
 				logger.ErrorContext(r.Context(), "handler panicked", slog.String("panic", logging.Redact(slog.AnyValue(p).String())), slog.String("stack", string(debug.Stack())))
-				writeError(w, http.StatusInternalServerError, "server_error", "internal error (request id "+logging.RequestID(r.Context())+")")
+				bearer.WriteError(w, http.StatusInternalServerError, "server_error", "internal error (request id "+logging.RequestID(r.Context())+")")
 			}
 		}()
 		next.ServeHTTP(w, r)

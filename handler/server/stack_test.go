@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 
 	"example.com/graphmcp/devstack/entra"
@@ -19,6 +18,7 @@ import (
 	"example.com/graphmcp/devstack/msi"
 	"example.com/graphmcp/handler/config"
 	"example.com/graphmcp/handler/logging"
+	"example.com/graphmcp/internal/syncbuf"
 )
 
 // One set of stand-ins per test binary: azidentity's managed-identity token cache is
@@ -103,7 +103,7 @@ func startStack() error {
 type handler struct {
 	*Server
 	URL  string
-	logs *syncBuffer
+	logs *syncbuf.Buffer
 }
 
 // newHandler starts a handler wired exactly as in production, configured through config.Load,
@@ -143,7 +143,7 @@ func startHandler(t testing.TB, env map[string]string, opts *Options) (*handler,
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = st.ca.HTTPClient()
 	}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	s, err := New(cfg, logging.New(logs, slog.LevelDebug), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -249,21 +249,4 @@ func (tr toolResult) text() string {
 		b.WriteString(c.Text)
 	}
 	return b.String()
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

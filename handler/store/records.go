@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"slices"
 	"time"
 )
 
@@ -15,10 +16,20 @@ type Time = int64
 func Unix(t time.Time) Time { return t.Unix() }
 
 // Client is an OAuth client: an RFC 7591 registration (Kind "dcr") or a resolved Client ID
-// Metadata Document (Kind "cimd", never stored, cached by package cimd).
+// Metadata Document (Kind "cimd", never stored, cached by package cimd). Its JSON is flat: the
+// embedded Metadata's fields sit beside client_id.
 type Client struct {
-	ClientID                string   `json:"client_id"`
-	Kind                    string   `json:"kind"`
+	ClientID string `json:"client_id"`
+	Kind     string `json:"kind"`
+	Metadata
+	IssuedAt  Time `json:"client_id_issued_at"`
+	ExpiresAt Time `json:"expires_at"`
+}
+
+// Metadata is the RFC 7591 §2 client metadata the gateway keeps: what a registration request
+// or a metadata document may set (package clientmeta decodes and validates it) and what the
+// registration response echoes back (RFC 7591 §3.2.1). One list, so the three cannot drift.
+type Metadata struct {
 	ClientName              string   `json:"client_name,omitempty"`
 	ClientURI               string   `json:"client_uri,omitempty"`
 	RedirectURIs            []string `json:"redirect_uris"`
@@ -29,8 +40,6 @@ type Client struct {
 	ApplicationType         string   `json:"application_type,omitempty"`
 	SoftwareID              string   `json:"software_id,omitempty"`
 	SoftwareVersion         string   `json:"software_version,omitempty"`
-	IssuedAt                Time     `json:"client_id_issued_at"`
-	ExpiresAt               Time     `json:"expires_at"`
 }
 
 // Client kinds.
@@ -114,13 +123,13 @@ func ApplyRotation(f Family, r Rotation) (next *Family, toWrite *Family, err err
 		return nil, nil, ErrRevoked
 	}
 	if f.ClientID != r.ClientID {
-		if f.CurrentHash == r.PresentedHash || contains(f.SpentHashes, r.PresentedHash) {
+		if f.CurrentHash == r.PresentedHash || slices.Contains(f.SpentHashes, r.PresentedHash) {
 			return nil, nil, ErrMismatch
 		}
 		return nil, nil, ErrNotFound
 	}
 	if f.CurrentHash != r.PresentedHash {
-		if contains(f.SpentHashes, r.PresentedHash) {
+		if slices.Contains(f.SpentHashes, r.PresentedHash) {
 			f.Revoked, f.RevokedAt, f.UpdatedAt = true, r.Now, r.Now
 			return nil, &f, ErrReuse
 		}
@@ -142,13 +151,40 @@ func ApplyRotation(f Family, r Rotation) (next *Family, toWrite *Family, err err
 	return &f, &f, nil
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
+// RotateInPlace is ApplyRotation for an implementation's update loop: f is the stored family
+// and becomes what must be written when write is true; next is what RotateFamily returns.
+func RotateInPlace(f *Family, r Rotation) (next *Family, write bool, err error) {
+	next, toWrite, err := ApplyRotation(*f, r)
+	if toWrite != nil {
+		*f = *toWrite
 	}
-	return false
+	return next, toWrite != nil, err
+}
+
+// ApplyPayloadUpdate is UpdateFamilyPayload's decision, shared by both implementations: only
+// the family's own client, presenting its current handle, may replace the payload of a family
+// that is not revoked. On success f is updated and must be written.
+func ApplyPayloadUpdate(f *Family, handleHash, clientID, payload string, now Time) error {
+	switch {
+	case f.Revoked:
+		return ErrRevoked
+	case f.ClientID != clientID:
+		return ErrMismatch
+	case f.CurrentHash != handleHash:
+		return ErrNotFound
+	}
+	f.Payload, f.UpdatedAt = payload, now
+	return nil
+}
+
+// ApplyRevocation is RevokeFamily's decision: it marks f revoked at now and reports whether
+// it must be written (false when it was revoked already; revoking is idempotent).
+func ApplyRevocation(f *Family, now Time) (write bool) {
+	if f.Revoked {
+		return false
+	}
+	f.Revoked, f.RevokedAt, f.UpdatedAt = true, now, now
+	return true
 }
 
 // HashSecret returns the storage key of a secret (code, refresh handle): base64url(SHA-256).

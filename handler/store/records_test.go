@@ -43,3 +43,36 @@ func TestApplyRotationForgetsOldestSpent(t *testing.T) {
 		t.Fatalf("recent spent handle: %v", err)
 	}
 }
+
+// TestFamilyDecisions: the payload-update and revocation rules both stores apply.
+func TestFamilyDecisions(t *testing.T) {
+	base := Family{ID: "f", ClientID: "c", CurrentHash: "h1", SpentHashes: []string{"h0"}, Payload: "p0"}
+	for _, tc := range []struct {
+		name         string
+		f            Family
+		hash, client string
+		want         error
+	}{
+		{"current handle, own client", base, "h1", "c", nil},
+		{"spent handle", base, "h0", "c", ErrNotFound},
+		{"other client", base, "h1", "x", ErrMismatch},
+		{"revoked", Family{ID: "f", ClientID: "c", CurrentHash: "h1", Revoked: true}, "h1", "c", ErrRevoked},
+	} {
+		f := tc.f
+		err := ApplyPayloadUpdate(&f, tc.hash, tc.client, "p1", 7)
+		if err != tc.want {
+			t.Errorf("%s: err %v, want %v", tc.name, err, tc.want)
+		}
+		if changed := f.Payload == "p1" && f.UpdatedAt == 7; changed != (tc.want == nil) {
+			t.Errorf("%s: family changed = %v, want %v", tc.name, changed, tc.want == nil)
+		}
+	}
+
+	f := base
+	if !ApplyRevocation(&f, 9) || !f.Revoked || f.RevokedAt != 9 || f.UpdatedAt != 9 {
+		t.Fatalf("first revocation: %+v", f)
+	}
+	if ApplyRevocation(&f, 10) || f.RevokedAt != 9 {
+		t.Fatalf("revoking again must write nothing: %+v", f)
+	}
+}

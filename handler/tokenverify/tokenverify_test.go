@@ -104,9 +104,13 @@ func (f *fakeEntra) verifier(t testing.TB, mod func(*Options)) *Verifier {
 	return v
 }
 
-func v2Claims(now time.Time) jwt.MapClaims {
+// issuerV2 is the v2.0 issuer of tokens from this fake tenant.
+func (f *fakeEntra) issuerV2() string { return f.srv.URL + "/" + tenant + "/v2.0" }
+
+// v2Claims are the claims of a valid v2.0 access token for our API issued by this fake, at now.
+func (f *fakeEntra) v2Claims(now time.Time) jwt.MapClaims {
 	return jwt.MapClaims{
-		"iss": "https://127.0.0.1/" + tenant + "/v2.0", // replaced per test
+		"iss": f.issuerV2(),
 		"aud": app, "tid": tenant, "oid": "user-1", "scp": "access_as_user other",
 		"roles": []string{"Tools.Mail"}, "name": "Adele", "preferred_username": "adele@contoso.test",
 		"azp": "client-1", "exp": now.Add(time.Hour).Unix(), "nbf": now.Add(-time.Minute).Unix(), "iat": now.Unix(), "ver": "2.0",
@@ -117,32 +121,27 @@ func TestVerify(t *testing.T) {
 	f := newFakeEntra(t)
 	v := f.verifier(t, nil)
 	now := time.Now()
-	iss2 := f.srv.URL + "/" + tenant + "/v2.0"
 	iss1 := "https://sts.windows.net/" + tenant + "/"
 	with := func(mod func(jwt.MapClaims)) string {
-		c := v2Claims(now)
-		c["iss"] = iss2
+		c := f.v2Claims(now)
 		mod(c)
 		return f.sign(t, c)
 	}
 	hs256 := func() string {
-		c := v2Claims(now)
-		c["iss"] = iss2
+		c := f.v2Claims(now)
 		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, c)
 		tok.Header["kid"] = f.current
 		s, _ := tok.SignedString(f.publicKeyPEMish())
 		return s
 	}
 	none := func() string {
-		c := v2Claims(now)
-		c["iss"] = iss2
+		c := f.v2Claims(now)
 		s, _ := jwt.NewWithClaims(jwt.SigningMethodNone, c).SignedString(jwt.UnsafeAllowNoneSignatureType)
 		return s
 	}
 	other := newFakeEntra(t) // same kid shape, different key
 	foreign := func() string {
-		c := v2Claims(now)
-		c["iss"] = iss2
+		c := f.v2Claims(now)
 		tok := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
 		tok.Header["kid"] = f.current // a known kid, wrong key
 		s, _ := tok.SignedString(other.keys[other.current])
@@ -203,8 +202,7 @@ func TestCacheServesUntilExpiry(t *testing.T) {
 	var clock atomic.Pointer[time.Time]
 	clock.Store(&now)
 	v := f.verifier(t, func(o *Options) { o.Now = func() time.Time { return *clock.Load() } })
-	c := v2Claims(now)
-	c["iss"] = f.srv.URL + "/" + tenant + "/v2.0"
+	c := f.v2Claims(now)
 	tok := f.sign(t, c)
 	for range 5 {
 		if _, err := v.Verify(context.Background(), tok); err != nil {
@@ -225,8 +223,7 @@ func TestKeyRolloverOneRefreshUnderBurst(t *testing.T) {
 	f := newFakeEntra(t)
 	v := f.verifier(t, nil)
 	now := time.Now()
-	claims := v2Claims(now)
-	claims["iss"] = f.srv.URL + "/" + tenant + "/v2.0"
+	claims := f.v2Claims(now)
 	if _, err := v.Verify(context.Background(), f.sign(t, claims)); err != nil {
 		t.Fatal(err)
 	}
@@ -236,8 +233,7 @@ func TestKeyRolloverOneRefreshUnderBurst(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)
 	for i := range 20 {
-		c := v2Claims(now)
-		c["iss"] = claims["iss"]
+		c := f.v2Claims(now)
 		c["oid"] = "user-" + string(rune('a'+i))
 		tok := f.sign(t, c)
 		wg.Go(func() {
@@ -259,8 +255,7 @@ func TestKeyRolloverOneRefreshUnderBurst(t *testing.T) {
 func TestUnknownKIDRefreshIsRateLimited(t *testing.T) {
 	f := newFakeEntra(t)
 	v := f.verifier(t, func(o *Options) { o.UnknownKIDRefresh = time.Hour })
-	c := v2Claims(time.Now())
-	c["iss"] = f.srv.URL + "/" + tenant + "/v2.0"
+	c := f.v2Claims(time.Now())
 	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
 	if _, err := v.Verify(context.Background(), f.sign(t, c)); err != nil {
 		t.Fatal(err)
@@ -283,8 +278,7 @@ func sha(s string) [32]byte { return sha256.Sum256([]byte(s)) }
 func TestKeysUnavailable(t *testing.T) {
 	f := newFakeEntra(t)
 	v := f.verifier(t, func(o *Options) { o.JWKSURL = f.srv.URL + "/missing" })
-	c := v2Claims(time.Now())
-	c["iss"] = f.srv.URL + "/" + tenant + "/v2.0"
+	c := f.v2Claims(time.Now())
 	_, err := v.Verify(context.Background(), f.sign(t, c))
 	if !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("err = %v, want ErrUnavailable", err)
@@ -295,8 +289,7 @@ func TestKeysUnavailable(t *testing.T) {
 func FuzzVerify(f *testing.F) {
 	fe := newFakeEntra(f)
 	v := fe.verifier(f, nil)
-	c := v2Claims(time.Now())
-	c["iss"] = fe.srv.URL + "/" + tenant + "/v2.0"
+	c := fe.v2Claims(time.Now())
 	good := fe.sign(f, c)
 	parts := strings.Split(good, ".")
 	f.Add(parts[0] + "." + parts[1] + ".")

@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"example.com/graphmcp/apim-policies/toolchain"
+	"example.com/graphmcp/internal/freeport"
 )
 
 // Options configure the emulator. A nil *Options means the real manifest with no named values
@@ -62,6 +63,11 @@ type Options struct {
 	TLS *tls.Config
 	// Addr is the front listener address, on loopback. Default 127.0.0.1:0 (a free port).
 	Addr string
+	// Listener, when set, is the front listener (loopback), used instead of listening on Addr:
+	// a caller that must know the port before Start (to name it in a named value or an allow
+	// list) keeps it bound from then on, so no other process can take it (internal/freeport).
+	// Start takes ownership: Close, or a failed Start, closes it.
+	Listener net.Listener
 	// AllowExternal lets outbound requests reach hosts that are neither loopback nor in HostMap.
 	// Default false: such a request fails (reaching forward-request/send-request's error path), so
 	// a local run never talks to a real service by accident.
@@ -181,9 +187,22 @@ func Start(ctx context.Context, opts *Options) (*Gateway, error) {
 	if o.Addr == "" {
 		o.Addr = "127.0.0.1:0"
 	}
+	if o.Listener != nil {
+		o.Addr = o.Listener.Addr().String()
+		if tcp, ok := o.Listener.Addr().(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
+			o.Listener.Close()
+			return nil, fmt.Errorf("apimemu: Options.Listener is on %s; give it a loopback listener (freeport.Listen)", o.Addr)
+		}
+	}
 	if host, _, err := net.SplitHostPort(o.Addr); err != nil || !isLoopback(host) {
 		return nil, fmt.Errorf("apimemu: Options.Addr %q must be a loopback host:port such as 127.0.0.1:0", o.Addr)
 	}
+	ownListener := o.Listener
+	defer func() {
+		if ownListener != nil { // not handed to the front server: Start failed
+			ownListener.Close()
+		}
+	}()
 	gw, ds := toolchain.Load(o.Manifest)
 	if len(ds) > 0 {
 		return nil, fmt.Errorf("apimemu: the policies do not pass the checker:\n%v", ds.Error())
@@ -225,13 +244,8 @@ func Start(ctx context.Context, opts *Options) (*Gateway, error) {
 	}
 	g := &Gateway{dir: dir, traceFile: filepath.Join(dir, "events.jsonl")}
 	manifestAbs, _ := filepath.Abs(o.Manifest)
-	var lastErr error
-	for attempt := 0; attempt < 5; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			g.Close()
-			return nil, err
-		}
+	// Mono's HttpListener binds the port itself: a lost race is retried on a new port.
+	port, err := freeport.Retry(func(port int) error {
 		cfg := map[string]any{
 			"listen": fmt.Sprintf("http://127.0.0.1:%d/", port), "manifest": manifestAbs, "expressions": exprDLL,
 			"namedValues": nonNil(o.NamedValues), "backends": nonNil(o.Backends), "hostMap": nonNil(o.HostMap),
@@ -241,27 +255,22 @@ func Start(ctx context.Context, opts *Options) (*Gateway, error) {
 		b, _ := json.Marshal(cfg)
 		cfgPath := filepath.Join(dir, "config.json")
 		if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
-			g.Close()
-			return nil, err
+			return err
 		}
-		lastErr = g.launch(ctx, o, exe, cfgPath)
-		if lastErr == nil {
-			backend, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", port))
-			if err := g.serve(o, backend); err != nil {
-				g.Close()
-				return nil, err
-			}
-			return g, nil
-		}
-		if !errors.Is(lastErr, errPortTaken) {
-			break
-		}
+		return g.launch(ctx, o, exe, cfgPath)
+	})
+	if err != nil {
+		g.Close()
+		return nil, err
 	}
-	g.Close()
-	return nil, lastErr
+	backend, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d", port))
+	if err := g.serve(o, backend); err != nil {
+		g.Close()
+		return nil, err
+	}
+	ownListener = nil // the front server owns it now
+	return g, nil
 }
-
-var errPortTaken = errors.New("port taken")
 
 func isLoopback(host string) bool {
 	if host == "localhost" {
@@ -276,15 +285,6 @@ func nonNil(m map[string]string) map[string]string {
 		return map[string]string{}
 	}
 	return m
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // launch starts mono and waits for the ready line (or the process's exit).
@@ -341,8 +341,8 @@ func (g *Gateway) launch(ctx context.Context, o Options, exe, cfgPath string) er
 	case err := <-exited:
 		g.cmd = nil
 		var ee *exec.ExitError
-		if errors.As(err, &ee) && ee.ExitCode() == 3 {
-			return errPortTaken
+		if errors.As(err, &ee) && ee.ExitCode() == 3 { // the emulator's "cannot listen" exit
+			return fmt.Errorf("%w: the emulator could not listen", freeport.ErrTaken)
 		}
 		mu.Lock()
 		defer mu.Unlock()
@@ -365,9 +365,12 @@ var hopByHop = map[string]bool{"Connection": true, "Keep-Alive": true, "Proxy-Co
 // serve starts the front listener: it terminates TLS and relays each request with its exact
 // header lines, scheme, host and client address, which HttpListener would otherwise lose.
 func (g *Gateway) serve(o Options, backend *url.URL) error {
-	ln, err := net.Listen("tcp", o.Addr)
-	if err != nil {
-		return err
+	ln := o.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", o.Addr); err != nil {
+			return err
+		}
 	}
 	scheme := "http"
 	if o.TLS != nil {

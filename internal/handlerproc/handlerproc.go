@@ -21,17 +21,19 @@ package handlerproc
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"example.com/graphmcp/internal/freeport"
 )
 
 // Timeouts are upper bounds for failure reporting, never expectations about speed.
@@ -112,7 +114,8 @@ func goTool() string {
 // Options configure a handler process.
 type Options struct {
 	// Env is the handler's environment on top of PATH, HOME and TMPDIR. Start sets
-	// FUNCTIONS_CUSTOMHANDLER_PORT to a free loopback port unless Env has it.
+	// FUNCTIONS_CUSTOMHANDLER_PORT to a free loopback port unless Env has it (then a port
+	// taken by another process is reported as freeport.ErrTaken instead of retried).
 	Env map[string]string
 	// Binary overrides the executable (default: Binary(tb)).
 	Binary string
@@ -148,27 +151,65 @@ func Start(tb testing.TB, opts *Options) *Process {
 // stopped from TestMain). The caller must Stop the process. The error includes the process's
 // stderr when it exited before becoming ready; a non-nil Process is returned with it so the
 // caller can still Stop it.
+//
+// The handler binds FUNCTIONS_CUSTOMHANDLER_PORT itself, so a port picked for it can be taken
+// by another process first. When Start picks the port, it starts again on a new one when that
+// happens (freeport.Retry); when Env fixes the port, the error wraps freeport.ErrTaken so the
+// caller can choose another port and retry (see freeport.Retry).
 func StartProcess(opts *Options) (*Process, error) {
-	p, err := start(opts)
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if v, fixed := o.Env[portVar]; fixed {
+		port, err := strconv.Atoi(v)
+		if err != nil {
+			return nil, fmt.Errorf("Options.Env[%s] = %q is not a port number", portVar, v)
+		}
+		return startReady(o, port)
+	}
+	var p *Process
+	_, err := freeport.Retry(func(port int) error {
+		var err error
+		p, err = startReady(o, port)
+		return err
+	})
+	return p, err
+}
+
+const portVar = "FUNCTIONS_CUSTOMHANDLER_PORT"
+
+// startReady starts the handler on port and waits for GET /.
+func startReady(o Options, port int) (*Process, error) {
+	p, err := start(o, port)
 	if err != nil {
 		return nil, err
 	}
 	if err := p.waitReady(); err != nil {
 		p.Stop()
-		return p, fmt.Errorf("%v\nstderr:\n%s", err, p.Stderr())
+		err = fmt.Errorf("%v\nstderr:\n%s", err, p.Stderr())
+		if p.lostPort() {
+			err = fmt.Errorf("%w (%s=%d): %w", freeport.ErrTaken, portVar, port, err)
+		}
+		return p, err
 	}
 	return p, nil
 }
 
-func start(opts *Options) (*Process, error) {
-	var o Options
-	if opts != nil {
-		o = *opts
-	}
+// start launches the binary. Unless Env fixes FUNCTIONS_CUSTOMHANDLER_PORT (passed verbatim,
+// so configuration tests can give a bad one), it is set to port, or to a picked one when 0.
+func start(o Options, port int) (*Process, error) {
 	bin := o.Binary
 	if bin == "" {
 		var err error
 		if bin, err = BuildBinary(); err != nil {
+			return nil, err
+		}
+	}
+	_, fixed := o.Env[portVar]
+	if port == 0 && !fixed {
+		var err error
+		if port, err = freeport.Pick(); err != nil {
 			return nil, err
 		}
 	}
@@ -181,15 +222,8 @@ func start(opts *Options) (*Process, error) {
 	for k, v := range o.Env {
 		env[k] = v
 	}
-	port := 0
-	if v, ok := env["FUNCTIONS_CUSTOMHANDLER_PORT"]; ok {
-		port, _ = strconv.Atoi(v)
-	} else {
-		var err error
-		if port, err = freePort(); err != nil {
-			return nil, err
-		}
-		env["FUNCTIONS_CUSTOMHANDLER_PORT"] = strconv.Itoa(port)
+	if !fixed {
+		env[portVar] = strconv.Itoa(port)
 	}
 	p := &Process{port: port, stdout: newLineBuffer(), stderr: newLineBuffer(), exited: make(chan struct{})}
 	p.cmd = exec.Command(bin)
@@ -209,15 +243,17 @@ func start(opts *Options) (*Process, error) {
 	return p, nil
 }
 
-// freePort asks the kernel for a free loopback port. Another process could take it before the
-// handler binds it; the handler then exits with "address in use" and Start reports it.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+// lostPort reports whether the process exited because its port was in use: the handler logs
+// the listen error (JSON on stdout), other binaries may print it to stderr. Both streams are
+// complete once the process has exited (Wait copies them to the end).
+func (p *Process) lostPort() bool {
+	select {
+	case <-p.exited:
+	default:
+		return false
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	inUse := syscall.EADDRINUSE.Error() // "address already in use"
+	return strings.Contains(p.Stderr(), inUse) || strings.Contains(strings.Join(p.Stdout(), "\n"), inUse)
 }
 
 // waitReady polls GET / like the Functions host: any HTTP response means ready.
@@ -299,7 +335,15 @@ func (p *Process) ExitCode() int {
 // stderr). It fails the test if the process is still running after 30 s.
 func Run(tb testing.TB, opts *Options) (exitCode int, stdout []string, stderr string) {
 	tb.Helper()
-	p, err := start(opts)
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	port := 0
+	if v, fixed := o.Env[portVar]; fixed {
+		port, _ = strconv.Atoi(v)
+	}
+	p, err := start(o, port)
 	if err != nil {
 		tb.Fatalf("handlerproc: %v", err)
 	}

@@ -1,16 +1,21 @@
 package handlerproc
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"example.com/graphmcp/devstack"
+	"example.com/graphmcp/internal/freeport"
 )
 
 var fake struct {
@@ -81,6 +86,69 @@ func TestRunReportsExitCodeAndStderr(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "FAKE_FAIL") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
+}
+
+// TestStartReportsATakenPort: when the port given in Env is bound by someone else, the child
+// exits and StartProcess says so with freeport.ErrTaken, which is what lets the caller (and
+// StartProcess itself, when it picks the port) retry on another port.
+func TestStartReportsATakenPort(t *testing.T) {
+	bin := buildFake(t)
+	thief, err := freeport.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer thief.Close()
+	p, err := StartProcess(&Options{Binary: bin, Env: map[string]string{
+		"FUNCTIONS_CUSTOMHANDLER_PORT": strconv.Itoa(freeport.Port(thief)),
+	}})
+	if p != nil {
+		defer p.Stop()
+	}
+	if !errors.Is(err, freeport.ErrTaken) {
+		t.Fatalf("err = %v, want freeport.ErrTaken", err)
+	}
+
+	// A failure for another reason is not mistaken for a lost port (no retry would help).
+	_, err = StartProcess(&Options{Binary: bin, Env: map[string]string{"FAKE_FAIL": "1"}})
+	if err == nil || errors.Is(err, freeport.ErrTaken) || !strings.Contains(err.Error(), "FAKE_FAIL") {
+		t.Fatalf("err = %v, want the child's own failure, not ErrTaken", err)
+	}
+}
+
+// TestRealHandlerReportsATakenPort: the real handler's own "cannot listen" exit (a JSON log
+// line on stdout) is recognised as a lost port, and with a port StartProcess picks itself the
+// same environment starts.
+func TestRealHandlerReportsATakenPort(t *testing.T) {
+	ds, err := devstack.Start(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	dir := t.TempDir()
+	env := ds.Env()
+	env["SSL_CERT_FILE"] = filepath.Join(dir, "ca.pem")
+	env["MCP_RESOURCE_METADATA_URL"] = "http://127.0.0.1:9/.well-known/oauth-protected-resource/mcp"
+	env["STATE_FILE"] = filepath.Join(dir, "state.db")
+	if err := ds.CA.WriteCertFile(env["SSL_CERT_FILE"]); err != nil {
+		t.Fatal(err)
+	}
+	thief, err := freeport.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer thief.Close()
+	taken := map[string]string{"FUNCTIONS_CUSTOMHANDLER_PORT": strconv.Itoa(freeport.Port(thief))}
+	for k, v := range env {
+		taken[k] = v
+	}
+	p, err := StartProcess(&Options{Env: taken})
+	if p != nil {
+		defer p.Stop()
+	}
+	if !errors.Is(err, freeport.ErrTaken) {
+		t.Fatalf("err = %v, want freeport.ErrTaken", err)
+	}
+	Start(t, &Options{Env: env})
 }
 
 func TestParseRecordsRejectsNonJSON(t *testing.T) {

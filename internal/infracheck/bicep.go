@@ -105,11 +105,7 @@ func LoadPaths(src string) []Entry {
 // ObjectEntries returns the top-level entries of the object literal that follows the first
 // `<key>: {` (or `var <key> = {`) in src.
 func ObjectEntries(src, key string) ([]Entry, error) {
-	open, err := findOpening(src, key, '{')
-	if err != nil {
-		return nil, err
-	}
-	end, err := matchBracket(src, open)
+	open, end, err := literalSpan(src, key, '{')
 	if err != nil {
 		return nil, err
 	}
@@ -131,11 +127,7 @@ func ObjectEntries(src, key string) ([]Entry, error) {
 
 // StringArray returns the string literals of the array literal that follows `var <name> = [`.
 func StringArray(src, name string) ([]Entry, error) {
-	open, err := findOpening(src, name, '[')
-	if err != nil {
-		return nil, err
-	}
-	end, err := matchBracket(src, open)
+	open, end, err := literalSpan(src, name, '[')
 	if err != nil {
 		return nil, err
 	}
@@ -151,15 +143,23 @@ func StringArray(src, name string) ([]Entry, error) {
 
 // Block returns the text of the bracketed literal that follows `<name> = ` or `<name>: `.
 func Block(src, name string, open byte) (string, int, error) {
-	i, err := findOpening(src, name, open)
-	if err != nil {
-		return "", 0, err
-	}
-	end, err := matchBracket(src, i)
+	i, end, err := literalSpan(src, name, open)
 	if err != nil {
 		return "", 0, err
 	}
 	return src[i : end+1], lineAt(src, i), nil
+}
+
+// literalSpan returns the indexes of the opening and closing brackets of the literal that
+// follows `name: <open>` or `var name = <open>`.
+func literalSpan(src, name string, open byte) (start, end int, err error) {
+	if start, err = findOpening(src, name, open); err != nil {
+		return 0, 0, err
+	}
+	if end, err = matchBracket(src, start); err != nil {
+		return 0, 0, err
+	}
+	return start, end, nil
 }
 
 // findOpening finds `name: <open>` or `var name = <open>` outside strings and comments.
@@ -187,20 +187,14 @@ func codeText(src string, from, to int) string {
 }
 
 // inCode reports whether offset i is outside strings and comments.
-func inCode(src string, i int) bool {
-	k := kindCode
-	scan(src, 0, len(src), func(j int, kind byteKind) bool {
-		if j == i {
-			k = kind
-			return false
-		}
-		return true
-	})
-	return k == kindCode
-}
+func inCode(src string, i int) bool { return kindAt(src, i) == kindCode }
 
 // inComment reports whether offset i is inside a comment.
-func inComment(src string, i int) bool {
+func inComment(src string, i int) bool { return kindAt(src, i) == kindComment }
+
+// kindAt says whether offset i is code, inside a string or inside a comment (code when i is
+// past the end).
+func kindAt(src string, i int) byteKind {
 	k := kindCode
 	scan(src, 0, len(src), func(j int, kind byteKind) bool {
 		if j == i {
@@ -209,7 +203,7 @@ func inComment(src string, i int) bool {
 		}
 		return true
 	})
-	return k == kindComment
+	return k
 }
 
 type byteKind int

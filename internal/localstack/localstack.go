@@ -29,11 +29,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
+	"example.com/graphmcp/devstack"
 	"example.com/graphmcp/devstack/entra"
 	"example.com/graphmcp/devstack/graph"
 	"example.com/graphmcp/devstack/localca"
 	"example.com/graphmcp/devstack/msi"
 	"example.com/graphmcp/internal/apimemu"
+	"example.com/graphmcp/internal/freeport"
 	"example.com/graphmcp/internal/funchost"
 	"example.com/graphmcp/internal/handlerproc"
 	"example.com/graphmcp/internal/tokenformat"
@@ -55,7 +59,8 @@ type Options struct {
 	EntraTokenLifetime int
 	// Gateway configures the first gateway (see GatewayOptions).
 	Gateway GatewayOptions
-	// Extra gateways to plan for: their ports are reserved so Entra accepts their callback URLs.
+	// Extra gateways to plan for: their ports are reserved (kept bound until StartGateway hands
+	// them to the emulator) so Entra accepts their callback URLs.
 	ExtraGateways int
 	// Stdout/Stderr receive the emulator's output; default io.Discard.
 	Stdout, Stderr io.Writer
@@ -101,7 +106,7 @@ type Stack struct {
 	opts    Options
 	caFile  string
 	ownDir  bool
-	gwPorts []int
+	gwPorts []net.Listener // reserved front listeners, one per planned gateway
 	gwNext  int
 	closers []func()
 	closeMu sync.Mutex
@@ -134,20 +139,6 @@ func Start(ctx context.Context, opts *Options) (_ *Stack, err error) {
 	if o.Persist && o.Dir == "" {
 		return nil, errors.New("localstack: Options.Persist needs Options.Dir")
 	}
-	if o.Persist {
-		s.CA, err = localca.LoadOrCreate(s.Dir)
-	} else {
-		s.CA, err = localca.New()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("localstack: CA: %w", err)
-	}
-	s.caFile = filepath.Join(s.Dir, "ca.pem")
-	if err = s.CA.WriteCertFile(s.caFile); err != nil {
-		return nil, err
-	}
-	s.FunctionIdentity = msi.Identity{ClientID: guid(), PrincipalID: guid()}
-	s.APIMIdentity = msi.Identity{ClientID: guid(), PrincipalID: guid()}
 	s.FunctionKey = secret(32)
 	if o.Persist {
 		err = s.loadOrCreateKeys(filepath.Join(s.Dir, keysFile))
@@ -158,73 +149,66 @@ func Start(ctx context.Context, opts *Options) (_ *Stack, err error) {
 		return nil, err
 	}
 
-	// Gateway ports are chosen first: Entra's redirect allow-list names their callbacks.
+	// Gateway ports are chosen first: Entra's redirect allow-list names their callbacks. They
+	// stay bound from now on, so no other process can take them before the gateways start.
 	var redirects []string
 	for i := 0; i <= o.ExtraGateways; i++ {
-		p, err := freePort()
+		ln, err := freeport.Listen()
 		if i == 0 && o.GatewayPort > 0 {
-			p, err = o.GatewayPort, nil
+			if ln, err = net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", o.GatewayPort)); err != nil {
+				err = fmt.Errorf("localstack: gateway port %d (Options.GatewayPort): %w; stop what uses it or choose another port", o.GatewayPort, err)
+			}
 		}
 		if err != nil {
 			return nil, err
 		}
-		s.gwPorts = append(s.gwPorts, p)
-		redirects = append(redirects, fmt.Sprintf("https://127.0.0.1:%d/oauth-callback", p))
+		s.closers = append(s.closers, func() { ln.Close() }) // no-op once a gateway owns it
+		s.gwPorts = append(s.gwPorts, ln)
+		redirects = append(redirects, fmt.Sprintf("https://127.0.0.1:%d/oauth-callback", freeport.Port(ln)))
 	}
-	eo := entra.Options{
-		CA:              s.CA,
-		RedirectURIs:    redirects,
-		Users:           o.Users,
-		AutoApproveUser: o.AutoApproveUser,
-		FederatedCredentials: []entra.FederatedCredential{
-			{Subject: s.FunctionIdentity.PrincipalID}, {Subject: s.APIMIdentity.PrincipalID},
-		},
+
+	// The stand-ins, wired as in Azure by devstack: the function's and the gateway's
+	// identities (fresh ids) are both federated credentials of the API app.
+	do := &devstack.Options{
+		Entra:          entra.Options{RedirectURIs: redirects, Users: o.Users, AutoApproveUser: o.AutoApproveUser},
+		MoreIdentities: []msi.Identity{{ClientID: uuid.NewString(), PrincipalID: uuid.NewString()}},
+	}
+	if o.Persist {
+		do.Dir = s.Dir // reuse the CA (ca.pem, ca-key.pem)
 	}
 	if o.EntraPort > 0 {
-		eo.Addr = fmt.Sprintf("127.0.0.1:%d", o.EntraPort)
+		do.Entra.Addr = fmt.Sprintf("127.0.0.1:%d", o.EntraPort)
 	}
 	if o.EntraTokenLifetime > 0 {
-		eo.AccessTokenLifetime = time.Duration(o.EntraTokenLifetime) * time.Second
+		do.Entra.AccessTokenLifetime = time.Duration(o.EntraTokenLifetime) * time.Second
 	}
-	if s.Entra, err = entra.Start(eo); err != nil {
-		return nil, fmt.Errorf("localstack: entra stand-in: %w", err)
-	}
-	s.closers = append(s.closers, s.Entra.Close)
-	if s.MSI, err = msi.Start(msi.Options{Entra: s.Entra, Identities: []msi.Identity{s.FunctionIdentity, s.APIMIdentity}}); err != nil {
-		return nil, fmt.Errorf("localstack: msi stand-in: %w", err)
-	}
-	s.closers = append(s.closers, s.MSI.Close)
-	if s.Graph, err = graph.Start(graph.Options{Entra: s.Entra, CA: s.CA}); err != nil {
-		return nil, fmt.Errorf("localstack: graph stand-in: %w", err)
-	}
-	s.closers = append(s.closers, s.Graph.Close)
-
-	hport, err := freePort()
+	ds, err := devstack.Start(do)
 	if err != nil {
+		return nil, fmt.Errorf("localstack: %w", err)
+	}
+	s.closers = append(s.closers, ds.Close)
+	s.CA, s.Entra, s.MSI, s.Graph = ds.CA, ds.Entra, ds.MSI, ds.Graph
+	s.FunctionIdentity, s.APIMIdentity = ds.Identity, do.MoreIdentities[0]
+	s.caFile = filepath.Join(s.Dir, "ca.pem")
+	if err = s.CA.WriteCertFile(s.caFile); err != nil {
 		return nil, err
 	}
-	s.Host, err = funchost.Start(&funchost.Options{
-		Backend:      fmt.Sprintf("http://127.0.0.1:%d", hport),
-		FunctionKeys: []string{s.FunctionKey},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("localstack: functions host stand-in: %w", err)
-	}
-	s.closers = append(s.closers, s.Host.Close)
-	gw0 := fmt.Sprintf("https://127.0.0.1:%d", s.gwPorts[0])
+
+	// The handler first, on a port it is retried on until it binds it (handlerproc); then the
+	// host stand-in, pointing at wherever the handler ended up.
+	gw0 := fmt.Sprintf("https://127.0.0.1:%d", freeport.Port(s.gwPorts[0]))
 	s.Handler, err = handlerproc.StartProcess(&handlerproc.Options{Env: map[string]string{
-		"FUNCTIONS_CUSTOMHANDLER_PORT": strconv.Itoa(hport),
-		"AZURE_TENANT_ID":              s.Entra.TenantID(),
-		"ENTRA_APP_CLIENT_ID":          s.Entra.APIClientID(),
-		"AZURE_CLIENT_ID":              s.FunctionIdentity.ClientID,
-		"ENTRA_AUTHORITY_HOST":         s.Entra.URL() + "/",
-		"GRAPH_ENDPOINT":               s.Graph.URL(),
-		"MCP_RESOURCE_METADATA_URL":    gw0 + "/.well-known/oauth-protected-resource/mcp",
-		"IDENTITY_ENDPOINT":            s.MSI.Endpoint(),
-		"IDENTITY_HEADER":              s.MSI.Header(),
-		"SSL_CERT_FILE":                s.caFile,
-		"STATE_FILE":                   filepath.Join(s.Dir, "state.db"),
-		"LOG_LEVEL":                    "debug",
+		"AZURE_TENANT_ID":           s.Entra.TenantID(),
+		"ENTRA_APP_CLIENT_ID":       s.Entra.APIClientID(),
+		"AZURE_CLIENT_ID":           s.FunctionIdentity.ClientID,
+		"ENTRA_AUTHORITY_HOST":      s.Entra.URL() + "/",
+		"GRAPH_ENDPOINT":            s.Graph.URL(),
+		"MCP_RESOURCE_METADATA_URL": gw0 + "/.well-known/oauth-protected-resource/mcp",
+		"IDENTITY_ENDPOINT":         s.MSI.Endpoint(),
+		"IDENTITY_HEADER":           s.MSI.Header(),
+		"SSL_CERT_FILE":             s.caFile,
+		"STATE_FILE":                filepath.Join(s.Dir, "state.db"),
+		"LOG_LEVEL":                 "debug",
 	}})
 	if s.Handler != nil {
 		h := s.Handler
@@ -233,6 +217,14 @@ func Start(ctx context.Context, opts *Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("localstack: handler: %w", err)
 	}
+	s.Host, err = funchost.Start(&funchost.Options{
+		Backend:      s.Handler.URL(),
+		FunctionKeys: []string{s.FunctionKey},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("localstack: functions host stand-in: %w", err)
+	}
+	s.closers = append(s.closers, s.Host.Close)
 	if s.Gateway, err = s.StartGateway(ctx, o.Gateway); err != nil {
 		return nil, err
 	}
@@ -240,27 +232,28 @@ func Start(ctx context.Context, opts *Options) (_ *Stack, err error) {
 }
 
 // StartGateway starts another emulator over the same backends with its own knobs, on one of
-// the ports reserved by Options.ExtraGateways. The stack closes it.
+// the ports reserved by Options.ExtraGateways (the emulator takes over the reserved listener).
+// The stack closes it.
 func (s *Stack) StartGateway(ctx context.Context, g GatewayOptions) (*apimemu.Gateway, error) {
 	s.closeMu.Lock()
 	if s.gwNext >= len(s.gwPorts) {
 		s.closeMu.Unlock()
 		return nil, errors.New("localstack: no reserved gateway port left: raise Options.ExtraGateways")
 	}
-	port := s.gwPorts[s.gwNext]
+	ln := s.gwPorts[s.gwNext]
 	s.gwNext++
 	s.closeMu.Unlock()
 	tlsCfg, err := s.CA.ServerTLSConfig("127.0.0.1")
 	if err != nil {
 		return nil, err
 	}
-	url := fmt.Sprintf("https://127.0.0.1:%d", port)
+	url := fmt.Sprintf("https://127.0.0.1:%d", freeport.Port(ln))
 	gw, err := apimemu.Start(ctx, &apimemu.Options{
 		NamedValues: s.NamedValues(url, g),
 		MSIEndpoint: s.MSI.Endpoint(),
 		MSIHeader:   s.MSI.Header(),
 		TLS:         tlsCfg,
-		Addr:        fmt.Sprintf("127.0.0.1:%d", port),
+		Listener:    ln,
 		Stdout:      s.opts.Stdout,
 		Stderr:      s.opts.Stderr,
 	})
@@ -336,23 +329,6 @@ func (s *Stack) Close() {
 	if s.ownDir && s.Dir != "" {
 		os.RemoveAll(s.Dir)
 	}
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-func guid() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 func secret(n int) string {

@@ -2,8 +2,6 @@ package localstack
 
 import (
 	"context"
-	"encoding/json"
-	"net/http"
 	"testing"
 )
 
@@ -16,19 +14,10 @@ func TestStartServesMetadata(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	resp, err := st.CA.HTTPClient().Get(st.GatewayURL() + "/.well-known/oauth-protected-resource/mcp")
-	if err != nil {
+	if err := CheckMetadata(st.CA.HTTPClient(), st.GatewayURL()); err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	var prm struct {
-		Resource             string   `json:"resource"`
-		AuthorizationServers []string `json:"authorization_servers"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&prm); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("PRM: status %d, %v", resp.StatusCode, err)
-	}
-	if prm.Resource != st.MCPURL() || len(prm.AuthorizationServers) != 1 || prm.AuthorizationServers[0] != st.GatewayURL() {
-		t.Fatalf("PRM = %+v, want resource %s", prm, st.MCPURL())
+	if st.MCPURL() != st.GatewayURL()+"/mcp" {
+		t.Fatalf("MCPURL %s is not the resource the metadata names", st.MCPURL())
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -16,12 +15,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"example.com/graphmcp/devstack/entra"
+	"example.com/graphmcp/internal/freeport"
+	"example.com/graphmcp/internal/localstack"
+	"example.com/graphmcp/internal/syncbuf"
 	"example.com/graphmcp/internal/testdeps"
 )
 
@@ -108,7 +109,7 @@ type devProcess struct {
 	cmd      *exec.Cmd
 	banner   map[string]string // "MCP endpoint" → URL, from "Key: value" lines
 	lines    []string
-	stderr   *syncBuffer
+	stderr   *syncbuf.Buffer
 	exited   chan struct{}
 	children []procID
 }
@@ -117,7 +118,7 @@ func (d *devProcess) text() string { return strings.Join(d.lines, "\n") }
 
 func startDev(t *testing.T, bin string, args []string) *devProcess {
 	t.Helper()
-	d := &devProcess{cmd: exec.Command(bin, args...), banner: map[string]string{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
+	d := &devProcess{cmd: exec.Command(bin, args...), banner: map[string]string{}, stderr: &syncbuf.Buffer{}, exited: make(chan struct{})}
 	d.cmd.Stderr = d.stderr
 	stdout, err := d.cmd.StdoutPipe()
 	if err != nil {
@@ -292,20 +293,8 @@ func checkChallenge(t *testing.T, c *http.Client, base string) {
 	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), `resource_metadata="`+prmURL+`"`) {
 		t.Fatalf("POST /mcp without a token: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 	}
-	resp, err = c.Get(prmURL)
-	if err != nil {
+	if err := localstack.CheckMetadata(c, base); err != nil {
 		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var prm struct {
-		Resource             string   `json:"resource"`
-		AuthorizationServers []string `json:"authorization_servers"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&prm); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("PRM: %d %v", resp.StatusCode, err)
-	}
-	if prm.Resource != base+"/mcp" || len(prm.AuthorizationServers) != 1 || prm.AuthorizationServers[0] != base {
-		t.Fatalf("PRM = %+v", prm)
 	}
 }
 
@@ -369,14 +358,15 @@ func checkSignInForm(t *testing.T, c *http.Client, entraURL, base string) {
 	}
 }
 
+// freePort picks a port for the program's flags. The program binds it itself, so another
+// process could take it first; the test then fails with the program's "port in use" message.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.Pick()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 func readFile(t *testing.T, path string) []byte {
@@ -386,23 +376,6 @@ func readFile(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestParseFlags(t *testing.T) {

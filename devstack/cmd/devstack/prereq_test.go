@@ -2,10 +2,11 @@ package main
 
 import (
 	"errors"
-	"net"
 	"os"
 	"strings"
 	"testing"
+
+	"example.com/graphmcp/internal/freeport"
 )
 
 // TestMissingMonoSaysWhatToInstall simulates a machine without Mono: the error names every
@@ -35,12 +36,12 @@ func TestMissingMonoSaysWhatToInstall(t *testing.T) {
 }
 
 func TestPortInUseIsReported(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := freeport.Listen()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	if err := portFree(ln.Addr().(*net.TCPAddr).Port); err == nil {
+	if err := portFree(freeport.Port(ln)); err == nil {
 		t.Fatal("a port in use was reported free")
 	}
 	if err := portFree(freePort(t)); err != nil {

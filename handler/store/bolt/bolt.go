@@ -295,12 +295,9 @@ func (s *Store) RotateFamily(_ context.Context, rot store.Rotation) (*store.Fami
 	var r familyRec
 	var result *store.Family
 	err := update(s, bucketFamilies, rot.FamilyID, &r, func() (bool, error) {
-		next, toWrite, err := store.ApplyRotation(store.Family(r), rot)
-		if toWrite != nil {
-			r = familyRec(*toWrite)
-		}
+		next, write, err := store.RotateInPlace((*store.Family)(&r), rot)
 		result = next
-		return toWrite != nil, err
+		return write, err
 	})
 	if err != nil {
 		return nil, err
@@ -311,28 +308,15 @@ func (s *Store) RotateFamily(_ context.Context, rot store.Rotation) (*store.Fami
 func (s *Store) UpdateFamilyPayload(_ context.Context, id, handleHash, clientID, payload string) error {
 	var r familyRec
 	return update(s, bucketFamilies, id, &r, func() (bool, error) {
-		switch {
-		case r.Revoked:
-			return false, store.ErrRevoked
-		case r.ClientID != clientID:
-			return false, store.ErrMismatch
-		case r.CurrentHash != handleHash:
-			return false, store.ErrNotFound
-		}
-		r.Payload = payload
-		r.UpdatedAt = s.nowUnix()
-		return true, nil
+		err := store.ApplyPayloadUpdate((*store.Family)(&r), handleHash, clientID, payload, s.nowUnix())
+		return err == nil, err
 	})
 }
 
 func (s *Store) RevokeFamily(_ context.Context, id string) error {
 	var r familyRec
 	err := update(s, bucketFamilies, id, &r, func() (bool, error) {
-		if r.Revoked {
-			return false, nil
-		}
-		r.Revoked, r.RevokedAt, r.UpdatedAt = true, s.nowUnix(), s.nowUnix()
-		return true, nil
+		return store.ApplyRevocation((*store.Family)(&r), s.nowUnix()), nil
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil

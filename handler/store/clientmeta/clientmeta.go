@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -55,19 +56,12 @@ func metaErr(format string, args ...any) error {
 	return &Error{Code: CodeInvalidClientMetadata, Description: fmt.Sprintf(format, args...)}
 }
 
-// metadata is the subset of RFC 7591 §2 (and the CIMD draft) that this gateway reads.
+// metadata is the subset of RFC 7591 §2 (and the CIMD draft) that this gateway reads: the
+// client metadata it keeps (store.Metadata, validated by build) and client_id, which only a
+// metadata document may carry.
 type metadata struct {
-	ClientID                *string  `json:"client_id"`
-	RedirectURIs            []string `json:"redirect_uris"`
-	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method"`
-	GrantTypes              []string `json:"grant_types"`
-	ResponseTypes           []string `json:"response_types"`
-	ClientName              string   `json:"client_name"`
-	ClientURI               string   `json:"client_uri"`
-	Scope                   string   `json:"scope"`
-	ApplicationType         string   `json:"application_type"`
-	SoftwareID              string   `json:"software_id"`
-	SoftwareVersion         string   `json:"software_version"`
+	ClientID *string `json:"client_id"`
+	store.Metadata
 }
 
 // ParseRegistration validates a dynamic client registration request (RFC 7591 §3.1). The
@@ -119,7 +113,10 @@ func decode(doc []byte) (*metadata, error) {
 	if err := json.Unmarshal(trimmed, &m); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) && te.Field != "" {
-			return nil, metaErr("%s has the wrong JSON type (want %s)", te.Field, te.Type)
+			// The path of a promoted field starts with the embedded struct's Go name; the
+			// client knows the member by its JSON name alone.
+			field := strings.TrimPrefix(te.Field, "Metadata.")
+			return nil, metaErr("%s has the wrong JSON type (want %s)", field, te.Type)
 		}
 		return nil, metaErr("metadata is not valid JSON")
 	}
@@ -153,7 +150,7 @@ func build(m *metadata) (*store.Client, error) {
 	if c.GrantTypes, err = oneOf("grant_types", m.GrantTypes, []string{"authorization_code"}, "authorization_code", "refresh_token"); err != nil {
 		return nil, err
 	}
-	if !contains(c.GrantTypes, "authorization_code") {
+	if !slices.Contains(c.GrantTypes, "authorization_code") {
 		return nil, metaErr("grant_types must include authorization_code")
 	}
 	if c.ResponseTypes, err = oneOf("response_types", m.ResponseTypes, []string{"code"}, "code"); err != nil {
@@ -206,7 +203,7 @@ func oneOf(field string, got, def []string, allowed ...string) ([]string, error)
 		return nil, metaErr("%s has too many entries", field)
 	}
 	for _, v := range got {
-		if !contains(allowed, v) {
+		if !slices.Contains(allowed, v) {
 			return nil, metaErr("%s: %q is not supported (supported: %s)", field, clip(v), strings.Join(allowed, ", "))
 		}
 	}
@@ -272,19 +269,10 @@ func printableASCII(s string) bool {
 	return true
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 func dedupe(list []string) []string {
 	out := make([]string, 0, len(list))
 	for _, v := range list {
-		if !contains(out, v) {
+		if !slices.Contains(out, v) {
 			out = append(out, v)
 		}
 	}

@@ -79,6 +79,22 @@ func TestParseRegistrationRefuses(t *testing.T) {
 	}
 }
 
+// A member of the wrong JSON type is named by its JSON name, as the client sent it (the Go
+// struct that holds it is not the client's business).
+func TestWrongTypeNamesTheMember(t *testing.T) {
+	for doc, want := range map[string]string{
+		`{"redirect_uris":"https://a.example/cb"}`:                   "redirect_uris has the wrong JSON type",
+		`{"redirect_uris":["https://a.example/cb"],"client_name":7}`: "client_name has the wrong JSON type",
+		`{"redirect_uris":["https://a.example/cb"],"client_id":7}`:   "client_id has the wrong JSON type",
+	} {
+		_, err := ParseRegistration([]byte(doc))
+		var me *Error
+		if !errors.As(err, &me) || !strings.HasPrefix(me.Description, want) {
+			t.Errorf("ParseRegistration(%s) = %v, want a description starting %q", doc, err, want)
+		}
+	}
+}
+
 func TestSanitizeName(t *testing.T) {
 	for in, want := range map[string]string{
 		"  My\tApp \n\n v2 ":        "My App v2",

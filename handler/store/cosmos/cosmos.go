@@ -413,12 +413,9 @@ func (s *Store) GetFamily(ctx context.Context, id string) (*store.Family, error)
 func (s *Store) RotateFamily(ctx context.Context, rot store.Rotation) (*store.Family, error) {
 	var result *store.Family
 	err := update(ctx, s, ContainerFamilies, rot.FamilyID, func(r *familyRec) (bool, error) {
-		next, toWrite, err := store.ApplyRotation(store.Family(*r), rot)
-		if toWrite != nil {
-			*r = familyRec(*toWrite)
-		}
+		next, write, err := store.RotateInPlace((*store.Family)(r), rot)
 		result = next
-		return toWrite != nil, err
+		return write, err
 	})
 	if err != nil {
 		return nil, err
@@ -428,26 +425,14 @@ func (s *Store) RotateFamily(ctx context.Context, rot store.Rotation) (*store.Fa
 
 func (s *Store) UpdateFamilyPayload(ctx context.Context, id, handleHash, clientID, payload string) error {
 	return update(ctx, s, ContainerFamilies, id, func(r *familyRec) (bool, error) {
-		switch {
-		case r.Revoked:
-			return false, store.ErrRevoked
-		case r.ClientID != clientID:
-			return false, store.ErrMismatch
-		case r.CurrentHash != handleHash:
-			return false, store.ErrNotFound
-		}
-		r.Payload, r.UpdatedAt = payload, s.nowUnix()
-		return true, nil
+		err := store.ApplyPayloadUpdate((*store.Family)(r), handleHash, clientID, payload, s.nowUnix())
+		return err == nil, err
 	})
 }
 
 func (s *Store) RevokeFamily(ctx context.Context, id string) error {
 	err := update(ctx, s, ContainerFamilies, id, func(r *familyRec) (bool, error) {
-		if r.Revoked {
-			return false, nil
-		}
-		r.Revoked, r.RevokedAt, r.UpdatedAt = true, s.nowUnix(), s.nowUnix()
-		return true, nil
+		return store.ApplyRevocation((*store.Family)(r), s.nowUnix()), nil
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil

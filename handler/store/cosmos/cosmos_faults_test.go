@@ -2,7 +2,7 @@ package cosmos_test
 
 import (
 	"errors"
-	"net"
+	"fmt"
 	"testing"
 	"time"
 
@@ -10,6 +10,7 @@ import (
 	"example.com/graphmcp/handler/store/cosmos"
 	"example.com/graphmcp/handler/store/cosmos/cosmostest"
 	"example.com/graphmcp/handler/store/storetest"
+	"example.com/graphmcp/internal/freeport"
 )
 
 func openVia(t *testing.T, endpoint, database string, timeout time.Duration) *cosmos.Store {
@@ -95,13 +96,11 @@ func TestFaults(t *testing.T) {
 }
 
 func TestUnreachable(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.Pick() // nothing listens there now: connection refused
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close() // nothing listens there now: connection refused
-	st, err := cosmos.New("http://"+addr+"/", cosmostest.Credential{}, &cosmos.Options{
+	st, err := cosmos.New(fmt.Sprintf("http://127.0.0.1:%d/", port), cosmostest.Credential{}, &cosmos.Options{
 		Database: "x", ClientOptions: cosmostest.ClientOptions(), OpTimeout: 3 * time.Second,
 	})
 	if err != nil {

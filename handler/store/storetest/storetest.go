@@ -63,10 +63,13 @@ func ctx(t *testing.T) context.Context { return t.Context() }
 // SampleClient returns a valid registration expiring ttl after now.
 func SampleClient(now time.Time, ttl time.Duration) *store.Client {
 	return &store.Client{
-		ClientID: store.NewID(), Kind: store.KindDCR, ClientName: "Sample client",
-		RedirectURIs:  []string{"http://127.0.0.1:6276/oauth/callback", "https://app.example.com/cb"},
-		GrantTypes:    []string{"authorization_code", "refresh_token"},
-		ResponseTypes: []string{"code"}, TokenEndpointAuthMethod: "none",
+		ClientID: store.NewID(), Kind: store.KindDCR,
+		Metadata: store.Metadata{
+			ClientName:    "Sample client",
+			RedirectURIs:  []string{"http://127.0.0.1:6276/oauth/callback", "https://app.example.com/cb"},
+			GrantTypes:    []string{"authorization_code", "refresh_token"},
+			ResponseTypes: []string{"code"}, TokenEndpointAuthMethod: "none",
+		},
 		IssuedAt: store.Unix(now), ExpiresAt: store.Unix(now.Add(ttl)),
 	}
 }
