@@ -41,7 +41,7 @@ param mcpAccessTokenLifetime int = 3600
 @minValue(1)
 param registerRateLimitCalls int = 10
 
-@description('Token and revocation requests allowed per client IP per minute.')
+@description('Requests allowed per client IP per minute on each of /token, /revoke, /authorize and /consent (a counter per endpoint; GET and POST /consent share one).')
 @minValue(1)
 param tokenRateLimitCalls int = 60
 
@@ -189,7 +189,11 @@ module keyVault 'modules/keyvault.bicep' = {
     location: location
     tags: tags
     vaultName: 'kv-${token}'
-    apimPrincipalId: identities.outputs.apimIdentityPrincipalId
+    // APIM's system-assigned identity, not the gateway UAMI: with the vault firewall on (enableVnet)
+    // APIM reads Key Vault only as a trusted service, which the docs allow only for the system-assigned
+    // identity ("You can't use a user-assigned identity", api-management-howto-properties). One path for
+    // both modes.
+    apimPrincipalId: apimService.outputs.systemPrincipalId
     privateOnly: enableVnet
     tokenEncKey: tokenEncKey
     tokenMacKey: tokenMacKey
@@ -268,7 +272,6 @@ module function 'modules/function.bicep' = {
     deploymentContainerUrl: storage.outputs.deploymentContainerUrl
     applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
     subnetId: enableVnet ? network.outputs.appSubnetId : ''
-    functionKey: functionKey
     // The environment contract of handler/config (config.Variables); the cross-check test fails
     // when a required variable is missing here or a name here is unknown to the handler.
     handlerSettings: {
@@ -294,7 +297,6 @@ module apimGateway 'modules/apim-gateway.bicep' = {
   scope: rg
   params: {
     apimName: apimService.outputs.apimName
-    apimIdentityClientId: identities.outputs.apimIdentityClientId
     keyVaultUri: keyVault.outputs.vaultUri
     backendUrls: {
       function: function.outputs.baseUrl
@@ -327,6 +329,8 @@ output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_APP_NAME string = function.outputs.functionAppName
+// The handler's postdeploy hook sets the gateway's host key through this cloud's ARM endpoint.
+output AZURE_RESOURCE_MANAGER_ENDPOINT string = environment().resourceManager
 output APIM_NAME string = apimService.outputs.apimName
 output MCP_GATEWAY_URL string = gatewayUrl
 output MCP_SERVER_URL string = mcpUrl

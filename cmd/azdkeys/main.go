@@ -12,18 +12,39 @@
 // `go run ./cmd/azdkeys -rotate` rotates the token keys: the current ones become the previous ones
 // (still accepted by the gateway until the tokens they sealed expire) and fresh ones are generated.
 //
+// `go run ./cmd/azdkeys -set-function-key` is the handler service's postdeploy hook: it sets the
+// function app's host key apim-gateway to FUNCTION_KEY through ARM, once the host exists (see
+// hostkey.go for why Bicep cannot).
+//
 // It is written in Go so that the same `go run ./cmd/azdkeys` works under sh and pwsh.
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
+	"time"
 )
 
 func main() {
 	rotate := flag.Bool("rotate", false, "move the current token keys to the previous slots and generate new ones (then run `azd provision`)")
+	setKey := flag.Bool("set-function-key", false, "set the function app's apim-gateway host key to FUNCTION_KEY (postdeploy hook)")
 	flag.Parse()
+	if *setKey {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+		err := setFunctionKeyFromEnv(ctx)
+		cancel()
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "azdkeys:", err)
+			os.Exit(1)
+		}
+		fmt.Println("azdkeys: host key " + GatewayKeyName + " set on the function app")
+		return
+	}
 	ensure := Ensure
 	if *rotate {
 		ensure = Rotate

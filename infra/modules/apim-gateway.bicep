@@ -10,7 +10,6 @@
 // (`go test ./internal/infracheck -run TestPolicyFileMap -update`) and fails when it is stale.
 
 param apimName string
-param apimIdentityClientId string
 @description('Values of the non-secret named values, by name.')
 param plainValues object
 @description('Key Vault URI (https://<vault>.vault.azure.net/); a secret named value reads the secret of the same name.')
@@ -61,11 +60,13 @@ resource namedValues 'Microsoft.ApiManagement/service/namedValues@2024-05-01' = 
   properties: (nv.?secret ?? false) ? {
     displayName: nv.name
     secret: true
-    // Key Vault-backed: APIM reads the secret with its user-assigned identity and refreshes it
-    // from the unversioned URI, so rotation needs no redeploy and the value is never in ARM.
+    // Key Vault-backed: APIM reads the secret and refreshes it from the unversioned URI, so
+    // rotation needs no redeploy and the value is never in ARM. No identityClientId: the
+    // system-assigned identity reads it, the only one API Management may use behind a Key Vault
+    // firewall (infra/main.bicep, keyVault module). Its role assignment is in the keyvault module,
+    // which this module depends on through keyVaultUri, so it exists before any named value.
     keyVault: {
       secretIdentifier: '${keyVaultUri}secrets/${nv.name}'
-      identityClientId: apimIdentityClientId
     }
     tags: [ 'keyvault' ]
   } : {

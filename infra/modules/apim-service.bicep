@@ -1,5 +1,7 @@
 // The API Management instance (SKU parameter, default BasicV2) with the gateway's user-assigned
-// identity, plus its App Insights logger (Entra auth through that identity) and a service-wide
+// identity (federated credential toward Entra, App Insights) and a system-assigned identity that only
+// reads the Key Vault-backed named values (the one API Management accepts behind a Key Vault
+// firewall), plus its App Insights logger (Entra auth through that identity) and a service-wide
 // diagnostic that logs no headers and no bodies and hides OAuth query parameters, so no token, code,
 // state or verifier ever reaches telemetry. APIs, policies and named values are in apim-gateway.bicep,
 // which needs the Entra app this module's gateway URL feeds into.
@@ -24,7 +26,7 @@ resource apim 'Microsoft.ApiManagement/service@2024-05-01' = {
   tags: tags
   sku: { name: sku, capacity: 1 }
   identity: {
-    type: 'UserAssigned'
+    type: 'SystemAssigned, UserAssigned'
     userAssignedIdentities: { '${identityId}': {} }
   }
   properties: {
@@ -98,4 +100,6 @@ resource diagnostics 'Microsoft.ApiManagement/service/diagnostics@2024-05-01' = 
 }
 
 output apimName string = apim.name
+@description('Principal id of the system-assigned identity; Key Vault grants it Secrets User on the named-value secrets.')
+output systemPrincipalId string = apim.identity.principalId
 output gatewayUrl string = apim.properties.gatewayUrl

@@ -1,7 +1,12 @@
 // The Go custom handler on Flex Consumption (Linux, runtime `custom` 1.0): identity-based host
-// storage, App Insights over Entra auth, the app settings handler/config reads, and one dedicated
-// function-level host key for the gateway (never the master key) whose value was generated once per
-// azd environment and is also stored in Key Vault for APIM.
+// storage, App Insights over Entra auth and the app settings handler/config reads.
+//
+// The gateway's host key (apim-gateway, never the master key) is NOT declared here: a
+// Microsoft.Web/sites/host/functionKeys resource calls the Functions host, which a Flex app without
+// a package does not run yet, so the first `azd up` would fail (azure-functions-host #11379). The
+// handler service's postdeploy hook (`go run ./cmd/azdkeys -set-function-key`) sets it through ARM
+// right after the package is deployed, to the value generated once per environment that Key Vault
+// also holds for APIM.
 
 param location string
 param tags object
@@ -21,10 +26,6 @@ param maximumInstanceCount int = 40
 param instanceMemoryMB int = 512
 @description('Environment variables for the handler (see handler/config). Not secrets: the handler has none.')
 param handlerSettings object
-@secure()
-@description('Value of the host key the gateway sends as x-functions-key.')
-param functionKey string
-param functionKeyName string = 'apim-gateway'
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
@@ -87,17 +88,6 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: functionApp
   name: 'appsettings'
   properties: union(platformSettings, handlerSettings)
-}
-
-// A host-level function key used only by the gateway. Function-level routes (/mcp, /internal/*) accept
-// it; admin routes do not, unlike the master key the reference sample handed to APIM.
-resource gatewayKey 'Microsoft.Web/sites/host/functionKeys@2024-04-01' = {
-  name: '${functionApp.name}/default/${functionKeyName}'
-  properties: {
-    name: functionKeyName
-    value: functionKey
-  }
-  dependsOn: [ appSettings ]
 }
 
 output functionAppName string = functionApp.name

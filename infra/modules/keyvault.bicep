@@ -1,11 +1,13 @@
 // Key Vault in RBAC mode holding the gateway's key material. The values come in as secure
 // parameters (generated once per azd environment by cmd/azdkeys, never by the template, so that a
-// re-provision keeps them) and go out only as secret URIs. The gateway's identity gets Key Vault
-// Secrets User on each secret individually, nothing vault-wide; no other principal gets a data role.
+// re-provision keeps them) and go out only as secret URIs. API Management's system-assigned identity
+// gets Key Vault Secrets User on each secret individually, nothing vault-wide; no other principal gets
+// a data role.
 
 param location string
 param tags object
 param vaultName string
+@description('Principal id of API Management\'s system-assigned identity (reads the named-value secrets).')
 param apimPrincipalId string
 @description('When true, only trusted Azure services (API Management) and the private endpoint reach the vault.')
 param privateOnly bool = false
@@ -64,6 +66,8 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     softDeleteRetentionInDays: 7
     // APIM (BasicV2 has no VNet injection) reads named values as a trusted service, so public
     // access stays "enabled" but is denied to everything except trusted services when private.
+    // Trusted-service access works only with APIM's system-assigned identity (docs: "Requirements
+    // for Key Vault firewall"), which is why that identity, not the gateway UAMI, is the reader.
     publicNetworkAccess: 'Enabled'
     networkAcls: {
       defaultAction: privateOnly ? 'Deny' : 'Allow'

@@ -175,9 +175,18 @@ func TestAzureYAMLWiring(t *testing.T) {
 	for n, h := range svc.Hooks {
 		hooks["service "+n] = h
 	}
-	for _, want := range []string{"project preprovision", "project postdeploy", "service prepackage"} {
+	for _, want := range []string{"project preprovision", "project postdeploy", "service prepackage", "service postdeploy"} {
 		if _, ok := hooks[want]; !ok {
 			t.Errorf("azure.yaml lacks the %s hook", want)
+		}
+	}
+	// Bicep cannot create the gateway's host key (no Functions host before the first deploy; see
+	// ProvisionTimeForbidden), so the handler's postdeploy hook must set it.
+	if post, ok := svc.Hooks["postdeploy"]; ok && post.Posix != nil && post.Windows != nil {
+		for _, run := range []string{post.Posix.Run, post.Windows.Run} {
+			if !strings.Contains(run, "go run ./cmd/azdkeys -set-function-key") {
+				t.Errorf("service postdeploy hook %q must run `go run ./cmd/azdkeys -set-function-key` (sets the gateway's host key)", run)
+			}
 		}
 	}
 	for name, h := range hooks {

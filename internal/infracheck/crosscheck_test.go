@@ -225,7 +225,7 @@ func TestRoutesMatchBackends(t *testing.T) {
 // notSecret lists parameter and output names that match the secret-name pattern but hold none.
 // The App Insights connection string only locates the component: its local (instrumentation-key)
 // auth is disabled, so ingestion needs an Entra token (infra/modules/monitoring.bicep).
-var notSecret = map[string]bool{"tokenKeyId": true, "tokenPrevKeyId": true, "functionKeyName": true,
+var notSecret = map[string]bool{"tokenKeyId": true, "tokenPrevKeyId": true,
 	"applicationInsightsConnectionString": true}
 
 // TestNoSecretsInOutputsDefaultsOrSettings and TestNoAccountKeysOrConnectionStrings guard the
