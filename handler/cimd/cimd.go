@@ -193,7 +193,8 @@ func ValidateURL(raw string) error {
 		return bad("must contain a path")
 	}
 	for _, seg := range strings.Split(u.EscapedPath(), "/") {
-		if seg == "." || seg == ".." || strings.EqualFold(seg, "%2e") || strings.EqualFold(seg, "%2e%2e") {
+		// Decode each segment: ".%2e" and "%2e." are ".." to servers that normalise paths.
+		if dec, err := url.PathUnescape(seg); err != nil || dec == "." || dec == ".." {
 			return bad("must not contain . or .. path segments")
 		}
 	}
@@ -342,6 +343,9 @@ var refusedPrefixes = []netip.Prefix{
 	netip.MustParsePrefix("2002::/16"),         // 6to4: embeds IPv4
 	netip.MustParsePrefix("2001::/32"),         // Teredo: embeds IPv4
 	netip.MustParsePrefix("fd00:ec2::254/128"), // AWS metadata over IPv6 (already ULA; explicit)
+	netip.MustParsePrefix("::/96"),             // IPv4-compatible (deprecated): embeds IPv4
+	netip.MustParsePrefix("::ffff:0:0:0/96"),   // SIIT IPv4-translated: embeds IPv4
+	netip.MustParsePrefix("100::/64"),          // discard-only
 }
 
 // PublicAddress reports whether ip may be fetched from: not loopback, private, link-local

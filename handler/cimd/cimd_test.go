@@ -1,8 +1,11 @@
 package cimd
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -207,5 +210,63 @@ func TestPublicAddress(t *testing.T) {
 func TestIsClientIDURL(t *testing.T) {
 	if !IsClientIDURL("https://client.example.com/meta.json") || IsClientIDURL("ABCDEFGHIJKLMNOPQRSTUVWXYZ") || IsClientIDURL("http://x/y") {
 		t.Fatal("IsClientIDURL misclassifies")
+	}
+}
+
+// TestEmbeddedIPv4AndDotSegments: IPv6 forms that carry an IPv4 address (IPv4-compatible
+// ::a.b.c.d, SIIT-translated ::ffff:0:a.b.c.d) are not public; percent-encoded dot segments in
+// any spelling are refused like plain ones.
+func TestEmbeddedIPv4AndDotSegments(t *testing.T) {
+	for _, s := range []string{"::127.0.0.1", "::10.0.0.1", "::169.254.169.254", "::ffff:0:127.0.0.1", "::ffff:0:a9fe:a9fe", "100::1"} {
+		if PublicAddress(netip.MustParseAddr(s)) {
+			t.Errorf("PublicAddress(%s) = true", s)
+		}
+	}
+	for _, u := range []string{"https://client.example/a/.%2e/c.json", "https://client.example/a/%2e./c.json",
+		"https://client.example/a/%2E/c.json", "https://client.example/a/%2e%2E/c.json", "https://client.example/a/./c.json"} {
+		if err := ValidateURL(u); !errors.Is(err, ErrInvalidURL) {
+			t.Errorf("ValidateURL(%s) = %v", u, err)
+		}
+	}
+	if err := ValidateURL("https://client.example/a/.well-known/c.json"); err != nil {
+		t.Errorf("a segment that merely starts with a dot was refused: %v", err)
+	}
+}
+
+// TestCompressionBombBounded: a gzip body that inflates far past MaxBytes is cut at MaxBytes
+// after decompression, not read to the end.
+func TestCompressionBombBounded(t *testing.T) {
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	zw.Write([]byte(`{"client_id":"`))
+	zw.Write(bytes.Repeat([]byte("a"), 8<<20))
+	zw.Close()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/bomb.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(zipped.Bytes())
+	})
+	srv, f, _ := setup(t, mux, Options{})
+	if _, err := f.Client(t.Context(), srv.URL+"/bomb.json"); !errors.Is(err, ErrFetch) || !strings.Contains(err.Error(), "larger") {
+		t.Fatalf("gzip bomb: %v", err)
+	}
+}
+
+// TestHugeResponseHeadersRefused: a document server cannot make the fetcher buffer unbounded
+// response headers.
+func TestHugeResponseHeadersRefused(t *testing.T) {
+	mux := http.NewServeMux()
+	var base string
+	mux.HandleFunc("/headers.json", func(w http.ResponseWriter, r *http.Request) {
+		for i := range 40 {
+			w.Header().Set(fmt.Sprintf("X-Pad-%d", i), strings.Repeat("h", 1000))
+		}
+		w.Write([]byte(doc(base + "/headers.json")))
+	})
+	srv, f, _ := setup(t, mux, Options{})
+	base = srv.URL
+	if _, err := f.Client(t.Context(), base+"/headers.json"); !errors.Is(err, ErrFetch) {
+		t.Fatalf("40 KB of response headers: %v", err)
 	}
 }

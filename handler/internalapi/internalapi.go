@@ -30,6 +30,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 
@@ -209,6 +210,9 @@ func (a *api) operation(name string, op func(context.Context, []byte) (int, any,
 // decode parses a request strictly: one JSON object, no unknown fields (a typo in a policy
 // fails loudly instead of being ignored), nothing after it.
 func decode(body []byte, v any) *apiError {
+	if e := exactFields(body, v); e != nil {
+		return e
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -226,6 +230,47 @@ func decode(body []byte, v any) *apiError {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return badRequest("the body must be one JSON object")
+	}
+	return nil
+}
+
+// exactFields refuses top-level keys that are not exactly a json field name of the struct v
+// points to, and keys sent twice. encoding/json alone would match "STATE" to state and let the
+// last duplicate win, so a body spliced together by a policy could be steered by a later key.
+// Only key names are checked here; decode does the rest (values, shape).
+func exactFields(body []byte, v any) *apiError {
+	rt := reflect.TypeOf(v)
+	if rt.Kind() != reflect.Pointer || rt.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	names := map[string]bool{}
+	for f := range rt.Elem().Fields() {
+		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
+			names[name] = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return badRequest("the body must be one JSON object")
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return badRequest("the body must be one JSON object")
+		}
+		key, _ := tok.(string)
+		if !names[key] {
+			return badRequest("%.100q is not a field of this operation (names are case-sensitive)", key)
+		}
+		if seen[key] {
+			return badRequest("field %s is sent more than once", key)
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return badRequest("the body must be one JSON object")
+		}
 	}
 	return nil
 }

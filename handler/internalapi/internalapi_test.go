@@ -152,3 +152,59 @@ func TestRequireFunctionsHost(t *testing.T) {
 	}
 	expect(t, "not required", do(t, open, "POST", "/internal/v1/health", "application/json", body, nil), "OK")
 }
+
+// TestFieldNamesAreExact: encoding/json matches field names case-insensitively and lets the last
+// duplicate win, so {"state":"a","STATE":"b"} would be read as state "b". A policy that built a
+// body by concatenation could be steered that way; the contract says unknown fields are refused,
+// and a case variant or a repeated field is refused too.
+func TestFieldNamesAreExact(t *testing.T) {
+	h, _, _ := newAPI(t)
+	for what, body := range map[string]string{
+		"case variant":            `{"STATE":"x"}`,
+		"case variant after":      `{"state":"x","State":"y"}`,
+		"duplicate":               `{"state":"x","state":"y"}`,
+		"duplicate in create":     `{"client_id":"a","payload":"p","client_id":"b"}`,
+		"case variant in create":  `{"client_id":"a","payload":"p","Client_ID":"b"}`,
+		"escaped name is a match": `{"st\u0061te":"x","state":"y"}`,
+	} {
+		op := "transactions/consume"
+		if strings.Contains(what, "create") {
+			op = "transactions/create"
+		}
+		r := call(t, h, op, []byte(body))
+		expect(t, what, r, "Bad Request invalid_request")
+		if strings.Contains(r.str("error_description"), `"y"`) || strings.Contains(r.str("error_description"), `"b"`) {
+			t.Fatalf("%s: the description echoes a value", what)
+		}
+	}
+	// Exact names still work, and null is not an object.
+	expect(t, "exact", call(t, h, "transactions/create", []byte(`{"client_id":"a","payload":"p"}`)), "OK")
+	expect(t, "null body", call(t, h, "transactions/consume", []byte(`null`)), "Bad Request invalid_request")
+}
+
+// TestTypeConfusion: every value of the wrong JSON type is invalid_request, and no description
+// echoes the value sent (payloads are secrets in transit).
+func TestTypeConfusion(t *testing.T) {
+	h, _, _ := newAPI(t)
+	const secret = "s3cr3t-payload-value"
+	for _, body := range []string{
+		`{"client_id":"a","payload":"p","ttl_seconds":"600"}`,
+		`{"client_id":"a","payload":"p","ttl_seconds":1e2}`,
+		`{"client_id":"a","payload":"p","ttl_seconds":600.5}`,
+		`{"client_id":"a","payload":"p","ttl_seconds":99999999999999999999}`,
+		`{"client_id":"a","payload":"p","ttl_seconds":-1}`,
+		`{"client_id":"a","payload":"p","ttl_seconds":601}`,
+		`{"client_id":"a","payload":{"v":"` + secret + `"}}`,
+		`{"client_id":"a","payload":["` + secret + `"]}`,
+		`{"client_id":"a","payload":true}`,
+		`{"client_id":null,"payload":"` + secret + `"}`,
+		`{"client_id":["a"],"payload":"` + secret + `"}`,
+		`{"client_id":"a","payload":"` + secret + `\u0007"}`,
+	} {
+		r := call(t, h, "transactions/create", []byte(body))
+		expect(t, body, r, "Bad Request invalid_request")
+		if strings.Contains(r.str("error_description"), secret) {
+			t.Fatalf("the description echoes the payload (%d bytes)", len(r.str("error_description")))
+		}
+	}
+}

@@ -70,3 +70,20 @@ func TestMiddlewareRequestID(t *testing.T) {
 		t.Fatalf("X-Request-Id = %q", id)
 	}
 }
+
+// TestMiddlewarePathCannotCarryATokenIntoTheLog: the path is client text; a token or code put
+// there by a confused client must not reach the log, and a huge path is cut.
+func TestMiddlewarePathCannotCarryATokenIntoTheLog(t *testing.T) {
+	var buf bytes.Buffer
+	h := Middleware(New(&buf, slog.LevelDebug), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	jwt := "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+	for _, p := range []string{"/mcp/" + jwt, "/internal/v1/code=abc123secret", "/" + strings.Repeat("a", 5000)} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", p, nil))
+	}
+	out := buf.String()
+	for _, leak := range []string{"eyJ", "abc123secret", strings.Repeat("a", 1000)} {
+		if strings.Contains(out, leak) {
+			t.Errorf("log contains %.20q… (%d bytes of log)", leak, len(out))
+		}
+	}
+}

@@ -77,7 +77,7 @@ func Middleware(logger *slog.Logger, next http.Handler) http.Handler {
 		}
 		attrs := []slog.Attr{
 			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
+			slog.String("path", logPath(r.URL.Path)),
 			slog.Int("status", rw.status),
 			slog.Int64("bytes", rw.bytes),
 			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
@@ -87,6 +87,20 @@ func Middleware(logger *slog.Logger, next http.Handler) http.Handler {
 		rc.mu.Unlock()
 		logger.LogAttrs(ctx, level, "http request", attrs...)
 	})
+}
+
+// maxLoggedPath bounds the path in the request line: real paths are short, and a client could
+// otherwise fill the log with one request.
+const maxLoggedPath = 256
+
+// logPath is the request path as the log may show it: client text, so redacted (a confused
+// client may put a token or code there) and cut.
+func logPath(p string) string {
+	p = Redact(p) // before cutting: a cut token might no longer look like one
+	if len(p) > maxLoggedPath {
+		p = p[:maxLoggedPath] + "…"
+	}
+	return p
 }
 
 // statusWriter records status and size; Unwrap keeps http.ResponseController (Flush) working.

@@ -35,8 +35,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"example.com/graphmcp/handler/bearer"
@@ -158,16 +160,10 @@ func (h *Handler) checkHost(next http.Handler) http.Handler {
 
 var methodRE = regexp.MustCompile(`^[a-z][a-zA-Z/_]{0,63}$`)
 
-// rpcMessage is the part of a JSON-RPC message the tool gate reads.
-type rpcMessage struct {
-	Method string `json:"method"`
-	Params struct {
-		Name string `json:"name"`
-	} `json:"params"`
-}
-
 // checkTools refuses tools/call for tools the caller's roles do not allow (HTTP 403, so that
-// clients can step up), before the SDK dispatches anything.
+// clients can step up), before the SDK dispatches anything. It reads the body exactly as go-sdk
+// will (see [inspect]) and refuses with 400 what it cannot read, so that no body can mean one
+// thing to the gate and another to the SDK.
 func (h *Handler) checkTools(challenge *bearer.Options, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || r.Body == nil {
@@ -186,7 +182,11 @@ func (h *Handler) checkTools(challenge *bearer.Options, next http.Handler) http.
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		caller := bearer.FromContext(r.Context())
-		methods, tools := inspect(body)
+		methods, tools, err := inspect(body)
+		if err != nil {
+			bearer.WriteError(w, http.StatusBadRequest, "invalid_request", err.Error())
+			return
+		}
 		if len(methods) > 0 {
 			attrs := []slog.Attr{slog.String("mcp_method", strings.Join(methods, ","))}
 			if len(tools) > 0 {
@@ -217,28 +217,85 @@ func (h *Handler) checkTools(challenge *bearer.Options, next http.Handler) http.
 }
 
 // inspect returns the methods of a JSON-RPC message or batch and the tool names of its
-// tools/call requests. Malformed bodies yield nothing; the SDK reports the parse error.
-func inspect(body []byte) (methods, tools []string) {
-	trimmed := bytes.TrimLeft(body, " \t\r\n")
-	var msgs []rpcMessage
-	if len(trimmed) > 0 && trimmed[0] == '[' {
-		_ = json.Unmarshal(trimmed, &msgs)
-	} else {
-		var m rpcMessage
-		if json.Unmarshal(trimmed, &m) == nil {
-			msgs = []rpcMessage{m}
+// tools/call requests, or an error (for the client) when the body is not something the gate can
+// read unambiguously.
+//
+// The gate must see what go-sdk will dispatch. go-sdk decodes with case-sensitive keys (its
+// internal JSON package), encoding/json with case-insensitive ones: {"method":"tools/call",
+// "Method":"ping"} is a ping to encoding/json and a tools/call to the SDK. So each message is
+// decoded by the SDK's own [jsonrpc.DecodeMessage]; only the split of a batch and the params
+// name use encoding/json, and there every ambiguity (duplicate or case-variant "name" keys,
+// invalid UTF-8, anything but exactly one JSON value) is refused rather than guessed.
+func inspect(body []byte) (methods, tools []string, err error) {
+	if !utf8.Valid(body) {
+		return nil, nil, errors.New("the request body is not valid UTF-8 JSON")
+	}
+	if !json.Valid(body) {
+		return nil, nil, errors.New("the request body is not one JSON value (a JSON-RPC message or batch)")
+	}
+	raws := []json.RawMessage{body}
+	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
+		raws = nil
+		if err := json.Unmarshal(trimmed, &raws); err != nil || len(raws) == 0 {
+			return nil, nil, errors.New("the request body is not a JSON-RPC batch")
 		}
 	}
-	for _, m := range msgs {
-		if !methodRE.MatchString(m.Method) {
-			m.Method = "(invalid)" // client-controlled: only method-shaped text reaches the log
+	for _, raw := range raws {
+		msg, err := jsonrpc.DecodeMessage(raw)
+		if err != nil {
+			return nil, nil, errors.New("the request body is not a JSON-RPC 2.0 message")
 		}
-		methods = append(methods, m.Method)
-		if m.Method == "tools/call" {
-			tools = append(tools, m.Params.Name)
+		req, ok := msg.(*jsonrpc.Request)
+		if !ok {
+			continue // a response to a server request; nothing to authorize
+		}
+		method := req.Method
+		if !methodRE.MatchString(method) {
+			method = "(invalid)" // client-controlled: only method-shaped text reaches the log
+		}
+		methods = append(methods, method)
+		if req.Method == "tools/call" {
+			name, err := toolName(req.Params)
+			if err != nil {
+				return nil, nil, err
+			}
+			tools = append(tools, name)
 		}
 	}
-	return methods, tools
+	return methods, tools, nil
+}
+
+// toolName reads params.name of a tools/call. Params that are not an object yield "" (the SDK
+// refuses them); more than one key spelled like "name", in any case, is refused.
+func toolName(params json.RawMessage) (string, error) {
+	dec := json.NewDecoder(bytes.NewReader(params))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return "", nil
+	}
+	var name string
+	seen := false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", errors.New("tools/call params are not a JSON object")
+		}
+		key, _ := tok.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return "", errors.New("tools/call params are not a JSON object")
+		}
+		if !strings.EqualFold(key, "name") {
+			continue
+		}
+		if seen || key != "name" {
+			return "", errors.New(`tools/call params must have exactly one "name" key`)
+		}
+		seen = true
+		if err := json.Unmarshal(v, &name); err != nil {
+			return "", errors.New(`tools/call params.name must be a string`)
+		}
+	}
+	return name, nil
 }
 
 // serverFor returns the MCP server holding exactly the tools the caller may use.

@@ -42,7 +42,9 @@ type jwks struct {
 	mu          sync.Mutex
 	loaded      bool
 	fetchedAt   time.Time
-	lastFailure time.Time // of an initial load: retried at most every loadRetry
+	lastFailure time.Time     // of an initial load: retried at most every loadRetry
+	generation  uint64        // successful fetches so far
+	inflight    chan struct{} // closed when the running refresh ends; nil when none runs
 }
 
 // loadRetry spaces initial-load attempts while Entra is unreachable, so a request storm does
@@ -73,6 +75,7 @@ func (k *jwks) keyfunc(ctx context.Context, t *jwt.Token) (any, error) {
 	if err := k.ensureLoaded(ctx); err != nil {
 		return nil, err
 	}
+	gen := k.gen()
 	key, err := k.kf.KeyfuncCtx(ctx)(t)
 	if err == nil {
 		k.maybeRefreshOld()
@@ -82,16 +85,49 @@ func (k *jwks) keyfunc(ctx context.Context, t *jwt.Token) (any, error) {
 		return nil, err
 	}
 	if !k.limiter.Allow() {
-		return nil, errUnknownKey
+		// The limiter only bounds new fetches. A refresh that is running or finished since our
+		// lookup (started by the request just before us, right after a rollover) may well hold
+		// the key: wait for it and look again instead of failing.
+		if !k.awaitRefresh(ctx, gen) {
+			return nil, errUnknownKey
+		}
+		key, err = k.kf.KeyfuncCtx(ctx)(t)
+		if err != nil {
+			return nil, errUnknownKey
+		}
+		return key, nil
 	}
 	if _, err := k.refresh(ctx, "unknown kid"); err != nil {
-		return nil, fmt.Errorf("%w (refresh failed)", errUnknownKey)
+		// We cannot tell a new key from a forged one: the client should retry (503), since
+		// signing in again would bring a token with the same kid. The limiter still bounds fetches.
+		return nil, fmt.Errorf("%w: refreshing for an unknown kid: %w", errKeysUnavailable, err)
 	}
 	key, err = k.kf.KeyfuncCtx(ctx)(t)
 	if errors.Is(err, jwkset.ErrKeyNotFound) {
 		return nil, errUnknownKey
 	}
 	return key, err
+}
+
+func (k *jwks) gen() uint64 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.generation
+}
+
+// awaitRefresh waits for a running refresh, and reports whether the key set changed since gen.
+func (k *jwks) awaitRefresh(ctx context.Context, gen uint64) bool {
+	k.mu.Lock()
+	done := k.inflight
+	k.mu.Unlock()
+	if done != nil {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return k.gen() != gen
 }
 
 // ensureLoaded fetches the key set if no fetch has succeeded yet.
@@ -131,6 +167,16 @@ func (k *jwks) maybeRefreshOld() {
 // refresh fetches the JWKS; concurrent callers share one request.
 func (k *jwks) refresh(ctx context.Context, reason string) (any, error) {
 	ch := k.group.DoChan("jwks", func() (any, error) {
+		done := make(chan struct{})
+		k.mu.Lock()
+		k.inflight = done
+		k.mu.Unlock()
+		defer func() {
+			k.mu.Lock()
+			k.inflight = nil
+			k.mu.Unlock()
+			close(done)
+		}()
 		// Detached from the first caller's context: the others wait on the same result.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 		defer cancel()
@@ -189,6 +235,7 @@ func (k *jwks) fetch(ctx context.Context) error {
 	}
 	k.mu.Lock()
 	k.loaded, k.fetchedAt = true, k.opts.Now()
+	k.generation++
 	k.mu.Unlock()
 	return nil
 }

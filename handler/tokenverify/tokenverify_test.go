@@ -34,10 +34,15 @@ type fakeEntra struct {
 	keys    map[string]*rsa.PrivateKey
 	current string
 	fetches atomic.Int64
+	// hold, when set, makes each JWKS request announce itself on held and wait for release.
+	down    atomic.Bool // JWKS requests fail with 503
+	hold    atomic.Bool
+	held    chan struct{}
+	release chan struct{}
 }
 
 func newFakeEntra(t testing.TB) *fakeEntra {
-	f := &fakeEntra{keys: map[string]*rsa.PrivateKey{}}
+	f := &fakeEntra{keys: map[string]*rsa.PrivateKey{}, held: make(chan struct{}, 1), release: make(chan struct{})}
 	f.rollover(t)
 	f.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/"+tenant+"/discovery/v2.0/keys" {
@@ -45,6 +50,14 @@ func newFakeEntra(t testing.TB) *fakeEntra {
 			return
 		}
 		f.fetches.Add(1)
+		if f.down.Load() {
+			http.Error(w, "unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		if f.hold.Load() {
+			f.held <- struct{}{}
+			<-f.release
+		}
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		var keys []map[string]string
@@ -304,4 +317,139 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("fuzzed token verified: %+v", id)
 		}
 	})
+}
+
+// TestAdversarialClaims: claim shapes an attacker (or a misconfigured tenant) could present.
+func TestAdversarialClaims(t *testing.T) {
+	f := newFakeEntra(t)
+	v := f.verifier(t, nil)
+	now := time.Now()
+	with := func(mod func(jwt.MapClaims)) string {
+		c := f.v2Claims(now)
+		mod(c)
+		return f.sign(t, c)
+	}
+	cases := []struct {
+		name    string
+		token   string
+		wantErr error // nil = accepted
+	}{
+		{"scope as a substring", with(func(c jwt.MapClaims) { c["scp"] = "access_as_user_x xaccess_as_user" }), ErrInsufficientScope},
+		{"scope with other case", with(func(c jwt.MapClaims) { c["scp"] = "Access_As_User" }), ErrInsufficientScope},
+		{"scope as an array", with(func(c jwt.MapClaims) { c["scp"] = []string{"access_as_user"} }), ErrInvalidToken},
+		{"roles as a string", with(func(c jwt.MapClaims) { c["roles"] = "Tools.Mail" }), ErrInvalidToken},
+		{"tid other tenant, issuer ours", with(func(c jwt.MapClaims) { c["tid"] = "cccccccc-0000-4000-8000-000000000003" }), ErrInvalidToken},
+		{"tid missing", with(func(c jwt.MapClaims) { delete(c, "tid") }), ErrInvalidToken},
+		{"issuer with trailing slash", with(func(c jwt.MapClaims) { c["iss"] = f.issuerV2() + "/" }), ErrInvalidToken},
+		{"issuer of the common endpoint", with(func(c jwt.MapClaims) { c["iss"] = f.srv.URL + "/common/v2.0" }), ErrInvalidToken},
+		{"audience with other case", with(func(c jwt.MapClaims) { c["aud"] = "API://" + app }), ErrInvalidToken},
+		{"audience prefix", with(func(c jwt.MapClaims) { c["aud"] = app + "x" }), ErrInvalidToken},
+		{"no audience", with(func(c jwt.MapClaims) { delete(c, "aud") }), ErrInvalidToken},
+		{"oid empty", with(func(c jwt.MapClaims) { c["oid"] = "" }), ErrInvalidToken},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := v.Verify(context.Background(), tc.token)
+			if tc.wantErr == nil && err != nil || tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tc.wantErr)
+			}
+		})
+	}
+
+	// kid confusion: a kid that names our key in another spelling, or a jku/x5u header pointing
+	// elsewhere, changes nothing; the key is looked up by exact kid in the tenant's JWKS only.
+	c := f.v2Claims(now)
+	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
+	other := newFakeEntra(t)
+	tok.Header["kid"] = strings.ToUpper(f.current)
+	tok.Header["jku"] = other.srv.URL + "/" + tenant + "/discovery/v2.0/keys"
+	s, _ := tok.SignedString(other.keys[other.current])
+	if _, err := v.Verify(context.Background(), s); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("token with a jku and a case-changed kid: err = %v", err)
+	}
+	if other.fetches.Load() != 0 {
+		t.Fatal("the verifier followed a jku header")
+	}
+}
+
+// TestCacheIsPerToken: two tokens of one user with different roles never share a cache entry,
+// and a token that failed verification is not cached (a later valid one is judged afresh).
+func TestCacheIsPerToken(t *testing.T) {
+	f := newFakeEntra(t)
+	v := f.verifier(t, nil)
+	now := time.Now()
+	c1 := f.v2Claims(now)
+	c1["roles"] = []string{}
+	c2 := f.v2Claims(now)
+	id1, err1 := v.Verify(context.Background(), f.sign(t, c1))
+	id2, err2 := v.Verify(context.Background(), f.sign(t, c2))
+	if err1 != nil || err2 != nil || id1.HasRole("Tools.Mail") || !id2.HasRole("Tools.Mail") {
+		t.Fatalf("roles leaked between tokens: %v %v %v %v", id1.Roles, id2.Roles, err1, err2)
+	}
+	good := f.sign(t, f.v2Claims(now))
+	tampered := good[:len(good)-4] + "AAAA"
+	if _, err := v.Verify(context.Background(), tampered); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("tampered: %v", err)
+	}
+	if _, err := v.Verify(context.Background(), tampered); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("tampered, second time: %v", err)
+	}
+	if n := v.cache.len(); n != 2 {
+		t.Fatalf("cache holds %d entries, want 2 (failures are never cached)", n)
+	}
+}
+
+// TestRolloverWhileLimited: a request with the new kid that finds the refresh limiter empty
+// (spent by the requests just before it, or by forged kids) must still wait for the refresh
+// already in flight and use its keys, not fail with "unknown key".
+func TestRolloverWhileLimited(t *testing.T) {
+	f := newFakeEntra(t)
+	v := f.verifier(t, func(o *Options) { o.UnknownKIDRefresh = time.Hour })
+	now := time.Now()
+	if _, err := v.Verify(context.Background(), f.sign(t, f.v2Claims(now))); err != nil {
+		t.Fatal(err)
+	}
+	f.rollover(t)
+	f.hold.Store(true)
+	first := make(chan error, 1)
+	go func() {
+		_, err := v.Verify(context.Background(), f.sign(t, f.v2Claims(now)))
+		first <- err
+	}()
+	<-f.held // the first request's refresh is in flight
+	for v.keys.limiter.Allow() {
+	} // the limiter is now empty
+	second := make(chan error, 1)
+	c := f.v2Claims(now)
+	c["oid"] = "user-2"
+	tok := f.sign(t, c)
+	go func() {
+		_, err := v.Verify(context.Background(), tok)
+		second <- err
+	}()
+	close(f.release)
+	if err := <-first; err != nil {
+		t.Fatalf("first request: %v", err)
+	}
+	if err := <-second; err != nil {
+		t.Fatalf("request with the new kid while the limiter was empty: %v", err)
+	}
+}
+
+// TestRolloverWhileJWKSDown: a token with a new kid that cannot be checked because the JWKS is
+// unreachable is a 503 (retry), not a 401 (which sends clients into a new sign-in that cannot
+// help either).
+func TestRolloverWhileJWKSDown(t *testing.T) {
+	f := newFakeEntra(t)
+	v := f.verifier(t, nil)
+	now := time.Now()
+	if _, err := v.Verify(context.Background(), f.sign(t, f.v2Claims(now))); err != nil {
+		t.Fatal(err)
+	}
+	f.rollover(t)
+	f.down.Store(true)
+	_, err := v.Verify(context.Background(), f.sign(t, f.v2Claims(now)))
+	if !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("new kid while the JWKS is down: err = %v, want ErrUnavailable", err)
+	}
 }
