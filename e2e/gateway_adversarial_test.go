@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -61,23 +62,10 @@ func getOddGateway(t *testing.T, g *gatewayStack) *oddGateway {
 			io.WriteString(w, `{"jsonrpc":"2.0","id":1,"result":{}}`)
 		}))
 		atExit(backend.Close)
-		ln, err := freeport.Listen()
-		if err != nil {
-			oddErr = err
-			return
-		}
-		base := "https://" + ln.Addr().String()
-		nv := g.NamedValues(base, localstack.GatewayOptions{TokenRateLimit: oddTokenRate})
-		nv["function-base-url"] = backend.URL
-		tlsCfg, err := g.CA.ServerTLSConfig("127.0.0.1")
-		if err != nil {
-			oddErr = err
-			return
-		}
-		o.Gateway, oddErr = apimemu.Start(context.Background(), &apimemu.Options{NamedValues: nv, TLS: tlsCfg, Listener: ln,
-			MSIEndpoint: g.MSI.Endpoint(), MSIHeader: g.MSI.Header(), Stdout: io.Discard, Stderr: io.Discard})
+		o.Gateway, oddErr = startOwnGateway(g, localstack.GatewayOptions{TokenRateLimit: oddTokenRate}, func(nv map[string]string) {
+			nv["function-base-url"] = backend.URL
+		})
 		if oddErr == nil {
-			atExit(func() { o.Gateway.Close() })
 			odd = o
 		}
 	})
@@ -94,6 +82,29 @@ func getOddGateway(t *testing.T, g *gatewayStack) *oddGateway {
 		assertNoSecrets(t, "odd gateway audit events", lines, g.FunctionKey, odd.entraAT)
 	})
 	return odd
+}
+
+// startOwnGateway starts an emulator over the stack's keys, Entra and managed-identity stand-ins
+// on a port of its own, with the stack's named values for it as edited by edit; it closes at exit.
+func startOwnGateway(g *gatewayStack, opts localstack.GatewayOptions, edit func(nv map[string]string)) (*apimemu.Gateway, error) {
+	ln, err := freeport.Listen()
+	if err != nil {
+		return nil, err
+	}
+	nv := g.NamedValues("https://"+ln.Addr().String(), opts)
+	edit(nv)
+	tlsCfg, err := g.CA.ServerTLSConfig("127.0.0.1")
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	gw, err := apimemu.Start(context.Background(), &apimemu.Options{NamedValues: nv, TLS: tlsCfg, Listener: ln,
+		MSIEndpoint: g.MSI.Endpoint(), MSIHeader: g.MSI.Header(), Stdout: io.Discard, Stderr: io.Discard})
+	if err != nil {
+		return nil, err
+	}
+	atExit(func() { gw.Close() })
+	return gw, nil
 }
 
 // token seals a valid access token for this gateway (as the gateway's own /token would).
@@ -146,10 +157,16 @@ func TestGatewayTokenErrorsRevealNoBinding(t *testing.T) {
 	clientID := g.newClient(t, base, negRedirect)
 	otherClient := g.newClient(t, base, negRedirect)
 	cases := map[string]func(code string, p pkce) url.Values{
-		"another client":       func(code string, p pkce) url.Values { return tokenForm(otherClient, code, negRedirect, p.verifier) },
-		"another redirect URI": func(code string, p pkce) url.Values { return tokenForm(clientID, code, "http://127.0.0.1:7777/x", p.verifier) },
-		"another verifier":     func(code string, p pkce) url.Values { return tokenForm(clientID, code, negRedirect, newPKCE().verifier) },
-		"unknown code":         func(string, pkce) url.Values { return tokenForm(clientID, randomString(32), negRedirect, newPKCE().verifier) },
+		"another client": func(code string, p pkce) url.Values { return tokenForm(otherClient, code, negRedirect, p.verifier) },
+		"another redirect URI": func(code string, p pkce) url.Values {
+			return tokenForm(clientID, code, "http://127.0.0.1:7777/x", p.verifier)
+		},
+		"another verifier": func(code string, p pkce) url.Values {
+			return tokenForm(clientID, code, negRedirect, newPKCE().verifier)
+		},
+		"unknown code": func(string, pkce) url.Values {
+			return tokenForm(clientID, randomString(32), negRedirect, newPKCE().verifier)
+		},
 	}
 	descriptions := map[string]string{}
 	for name, form := range cases {
@@ -355,6 +372,54 @@ func TestGatewayStateServiceFaults(t *testing.T) {
 	wantOAuthError(t, st, body, http.StatusServiceUnavailable, "temporarily_unavailable")
 	f := newUserAgent(g, o.URL()).run(t, authorizeURL(o.URL(), "ABCDEFGHIJKLMNOPQRSTUVWXYZ", negRedirect, "s", newPKCE(), nil), "", nil)
 	wantPage(t, f, http.StatusInternalServerError, "server_error")
+}
+
+// TestGatewayBackendUnauthorized: a 401 from behind the /mcp gate. The Functions host answers a
+// wrong function key with a bare 401 (no WWW-Authenticate); the gate relayed it, so clients were
+// told to authenticate again — and looped through sign-in — because of the gateway's own
+// misconfiguration. Now that is a 502 server_error (no-store, no challenge). A 401 with a Bearer
+// challenge (the handler refusing the Entra token inside a valid MCP token) becomes this gateway's
+// invalid_token challenge, naming its resource metadata and scope rather than the handler's.
+func TestGatewayBackendUnauthorized(t *testing.T) {
+	g := getGatewayStack(t)
+	wrongKey := "wrong-function-key-" + randomString(16)
+	remember(wrongKey)
+	gw, err := startOwnGateway(g, localstack.GatewayOptions{}, func(nv map[string]string) { nv["function-key"] = wrongKey })
+	if err != nil {
+		t.Fatalf("gateway with a wrong function key: %v", err)
+	}
+	seal := func(resource, entra string) string {
+		now := time.Now()
+		tok, err := tokenformat.SealAccessToken(g.Keys[0], tokenformat.AccessToken{ClientID: "BACKEND401CLIENT", Resource: resource,
+			ObjectID: "00000000-0000-0000-0000-0000000000bb", Scope: "mcp:tools", IssuedAt: now.Unix(), Expiry: now.Add(time.Hour).Unix(), Entra: entra})
+		if err != nil {
+			t.Fatal(err)
+		}
+		remember(tok)
+		return tok
+	}
+	entraAT := "not-an-entra-token-" + randomString(24)
+	remember(entraAT)
+
+	st, h, body := g.mcpCall(t, gw.URL()+"/mcp", "Bearer "+seal(gw.URL()+"/mcp", entraAT), nil)
+	var e map[string]any
+	if err := json.Unmarshal([]byte(body), &e); err != nil || st != http.StatusBadGateway || e["error"] != "server_error" {
+		t.Fatalf("wrong function key: %d %v, want 502 server_error", st, e["error"])
+	}
+	if h.Get("Cache-Control") != "no-store" || h.Get("WWW-Authenticate") != "" {
+		t.Fatalf("wrong function key: Cache-Control %q, WWW-Authenticate %q; want no-store and no challenge", h.Get("Cache-Control"), h.Get("WWW-Authenticate"))
+	}
+	noEcho(t, body, wrongKey, g.FunctionKey, entraAT)
+	refused := false
+	for _, ev := range auditEvents(t, gw) {
+		refused = refused || strings.Contains(fmt.Sprint(ev["reason"]), "without a Bearer challenge")
+	}
+	if !refused {
+		t.Error("no audit event names the backend's bare 401")
+	}
+
+	st, h, body = g.mcpCall(t, g.MCPURL(), "Bearer "+seal(g.MCPURL(), entraAT), nil)
+	wantInvalidToken(t, g, st, h, body, entraAT)
 }
 
 func mustDo(t *testing.T) func(*http.Response, error) *http.Response {
@@ -600,7 +665,7 @@ func TestGatewayTransactionSealed(t *testing.T) {
 	if strings.Contains(tx.Payload, "entra_verifier") || strings.Contains(tx.Payload, "127.0.0.1") {
 		t.Fatal("the stored transaction is readable")
 	}
-	plain, err := tokenformat.Open(g.Keys, "mcp-txn.v1", tx.Payload)
+	plain, err := tokenformat.Open(g.Keys, tokenformat.PurposeTransaction, tx.Payload)
 	if err != nil {
 		t.Fatalf("the stored transaction does not open as a sealed mcp-txn.v1 value: %v", err)
 	}

@@ -559,6 +559,13 @@ func TestGatewayNegativeCatalogue(t *testing.T) {
 		{"register http non-loopback redirect", "application/json", `{"redirect_uris":["http://evil.example/cb"]}`, "invalid_redirect_uri"},
 		{"register redirect with fragment", "application/json", `{"redirect_uris":["https://app.example/cb#x"]}`, "invalid_redirect_uri"},
 		{"register wildcard redirect", "application/json", `{"redirect_uris":["https://*.example/cb"]}`, "invalid_redirect_uri"},
+		// hosts and ports that System.Uri (the policies) and Go parse differently
+		{"register redirect port above 65535", "application/json", `{"redirect_uris":["http://127.0.0.1:65536/cb"]}`, "invalid_redirect_uri"},
+		{"register redirect host with a semicolon", "application/json", `{"redirect_uris":["https://app;evil.example/cb"]}`, "invalid_redirect_uri"},
+		{"register redirect host with a quote", "application/json", `{"redirect_uris":["https://app\"x.example/cb"]}`, "invalid_redirect_uri"},
+		{"register redirect host with an encoded bracket", "application/json", `{"redirect_uris":["https://app%3Cx%3E.example/cb"]}`, "invalid_redirect_uri"},
+		{"register redirect IPv6 literal with a zone", "application/json", `{"redirect_uris":["http://[::1%25lo]/cb"]}`, "invalid_redirect_uri"},
+		{"register redirect malformed IPv6 literal", "application/json", `{"redirect_uris":["https://[1:2]/cb"]}`, "invalid_redirect_uri"},
 	}
 	for _, c := range regCases {
 		t.Run(c.name, func(t *testing.T) {

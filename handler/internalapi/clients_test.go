@@ -40,6 +40,10 @@ func TestClients(t *testing.T) {
 	expect(t, "invalid redirect", call(t, h, "clients/register", []byte(`{"redirect_uris":["http://a.example/cb"]}`)),
 		"Bad Request invalid_redirect_uri")
 	expect(t, "no redirect", call(t, h, "clients/register", []byte(`{"client_name":"x"}`)), "Bad Request invalid_redirect_uri")
+	for _, bad := range []string{"http://127.0.0.1:65536/cb", "https://a;b.example/cb", `https://a"b.example/cb`, "https://a b.example/cb",
+		"https://a%3Cb%3E.example/cb", "https://a,b.example/cb", "http://[::1%25lo]/cb", "https://[1:2]/cb"} {
+		expect(t, "redirect host or port "+bad, call(t, h, "clients/register", map[string]any{"redirect_uris": []string{bad}}), "Bad Request invalid_redirect_uri")
+	}
 
 	// Unused registrations expire after ClientTTL (90 days by default).
 	clock.Advance(91 * 24 * time.Hour)

@@ -100,7 +100,7 @@ func TestExactlyOnceOverHTTP(t *testing.T) {
 			state := call(t, h, "transactions/create", map[string]any{"client_id": "c1", "payload": "p"}).str("state")
 			wantOnce(t, "transactions/consume", raceHTTP(t, h, "transactions/consume", map[string]any{"state": state}))
 
-			rt := call(t, h, "refresh/create", map[string]any{"client_id": "c1", "payload": "p"}).str("refresh_token")
+			rt := call(t, h, "refresh/create", map[string]any{"client_id": "c1", "payload": "p", "resource": "https://apim.example.net/mcp"}).str("refresh_token")
 			wantOnce(t, "refresh/rotate", raceHTTP(t, h, "refresh/rotate", map[string]any{"refresh_token": rt, "client_id": "c1"}))
 			expect(t, "family after concurrent reuse", call(t, h, "refresh/rotate", map[string]any{"refresh_token": rt, "client_id": "c1"}),
 				"Bad Request invalid_grant/grant_revoked")

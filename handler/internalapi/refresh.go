@@ -46,6 +46,8 @@ func (a *api) refreshError(err error) *apiError {
 		return invalidGrant("grant_revoked", "the grant behind this refresh token was revoked; authorize again")
 	case errors.Is(err, store.ErrMismatch):
 		return invalidGrant("client_mismatch", "the refresh token was issued to another client")
+	case errors.Is(err, store.ErrResourceMismatch):
+		return invalidGrant("resource_mismatch", "the refresh token was issued for another resource (another gateway); authorize again at this one")
 	}
 	return a.storeError(err)
 }
@@ -56,6 +58,9 @@ type presentedRefresh struct {
 	RefreshToken string `json:"refresh_token"`
 	ClientID     string `json:"client_id"`
 	Payload      string `json:"payload"`
+	// Resource (rotate only) is the RFC 8707 resource of the gateway redeeming the token; the
+	// family must have been created for it. Omitted: not checked (a caller that has none).
+	Resource string `json:"resource"`
 }
 
 // decodePresented decodes and checks a presentedRefresh (the payload is optional for rotate,
@@ -65,7 +70,8 @@ func (a *api) decodePresented(body []byte, payloadRequired bool) (req presentedR
 		return req, "", "", e
 	}
 	if e := firstErr(field("refresh_token", req.RefreshToken, true, maxIDBytes),
-		field("client_id", req.ClientID, true, maxIDBytes), a.payload(req.Payload, payloadRequired)); e != nil {
+		field("client_id", req.ClientID, true, maxIDBytes), field("resource", req.Resource, false, maxIDBytes),
+		a.payload(req.Payload, payloadRequired)); e != nil {
 		return req, "", "", e
 	}
 	familyID, secret, ok := splitHandle(req.RefreshToken)
@@ -75,8 +81,9 @@ func (a *api) decodePresented(body []byte, payloadRequired bool) (req presentedR
 	return req, familyID, secret, nil
 }
 
-// createRefresh: POST /internal/v1/refresh/create {"client_id","payload","resource"?,"scope"?}
-// → {"refresh_token","expires_in"}.
+// createRefresh: POST /internal/v1/refresh/create {"client_id","payload","resource","scope"?}
+// → {"refresh_token","expires_in"}. The resource is required: a family is bound to the gateway
+// (RFC 8707 resource) that issued it, so another gateway over the same state cannot redeem it.
 func (a *api) createRefresh(ctx context.Context, body []byte) (int, any, *apiError) {
 	var req struct {
 		ClientID string `json:"client_id"`
@@ -87,7 +94,7 @@ func (a *api) createRefresh(ctx context.Context, body []byte) (int, any, *apiErr
 	if e := decode(body, &req); e != nil {
 		return 0, nil, e
 	}
-	if e := firstErr(field("client_id", req.ClientID, true, maxIDBytes), field("resource", req.Resource, false, maxIDBytes),
+	if e := firstErr(field("client_id", req.ClientID, true, maxIDBytes), field("resource", req.Resource, true, maxIDBytes),
 		field("scope", req.Scope, false, maxScopeBytes), a.payload(req.Payload, true)); e != nil {
 		return 0, nil, e
 	}
@@ -102,9 +109,10 @@ func (a *api) createRefresh(ctx context.Context, body []byte) (int, any, *apiErr
 	return http.StatusOK, map[string]any{"refresh_token": f.ID + "." + secret, "expires_in": f.ExpiresAt - store.Unix(now)}, nil
 }
 
-// rotateRefresh: POST /internal/v1/refresh/rotate {"refresh_token","client_id","payload"?}
+// rotateRefresh: POST /internal/v1/refresh/rotate {"refresh_token","client_id","resource"?,"payload"?}
 // → {"refresh_token","payload","resource","scope","expires_in"}: the presented token is spent,
-// a new one is issued; presenting a spent one revokes the family.
+// a new one is issued; presenting a spent one revokes the family. A token presented for another
+// resource than its family's is refused (resource_mismatch) and spends nothing.
 func (a *api) rotateRefresh(ctx context.Context, body []byte) (int, any, *apiError) {
 	req, familyID, secret, e := a.decodePresented(body, false)
 	if e != nil {
@@ -113,7 +121,7 @@ func (a *api) rotateRefresh(ctx context.Context, body []byte) (int, any, *apiErr
 	now := a.o.Now()
 	next := store.NewSecret()
 	f, err := a.st.RotateFamily(ctx, store.Rotation{FamilyID: familyID, PresentedHash: store.HashSecret(secret),
-		ClientID: req.ClientID, NextHash: store.HashSecret(next), Payload: req.Payload, Now: store.Unix(now),
+		ClientID: req.ClientID, Resource: req.Resource, NextHash: store.HashSecret(next), Payload: req.Payload, Now: store.Unix(now),
 		ExpiresAt: func(createdAt store.Time) store.Time { return a.familyExpiry(now, createdAt) }})
 	if err != nil {
 		return 0, nil, a.refreshError(err)
@@ -129,6 +137,10 @@ func (a *api) updateRefresh(ctx context.Context, body []byte) (int, any, *apiErr
 	req, familyID, secret, e := a.decodePresented(body, true)
 	if e != nil {
 		return 0, nil, e
+	}
+	if req.Resource != "" {
+		// the binding was checked by the rotate that issued this token; an unused field would hide a policy bug
+		return 0, nil, badRequest("resource is not a field of refresh/update; the rotate before it checks the resource")
 	}
 	if err := a.st.UpdateFamilyPayload(ctx, familyID, store.HashSecret(secret), req.ClientID, req.Payload); err != nil {
 		return 0, nil, a.refreshError(err)

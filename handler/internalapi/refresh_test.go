@@ -26,9 +26,18 @@ func TestRefresh(t *testing.T) {
 	expect(t, "update", call(t, h, "refresh/update", map[string]any{"refresh_token": rt1, "client_id": "c1", "payload": "enc:rt2"}), "OK")
 	expect(t, "update spent", call(t, h, "refresh/update", map[string]any{"refresh_token": rt0, "client_id": "c1", "payload": "x"}), "Bad Request invalid_grant/refresh_token_invalid")
 	expect(t, "rotate other client", call(t, h, "refresh/rotate", map[string]any{"refresh_token": rt1, "client_id": "c2"}), "Bad Request invalid_grant/client_mismatch")
+	// Bound to the resource it was created for: another gateway over this state is refused and
+	// spends nothing (rt1 stays current); a guessed token learns nothing about the binding.
+	expect(t, "rotate for another resource", call(t, h, "refresh/rotate", map[string]any{"refresh_token": rt1, "client_id": "c1", "resource": "https://other.example.net/mcp"}),
+		"Bad Request invalid_grant/resource_mismatch")
+	expect(t, "guessed token for another resource", call(t, h, "refresh/rotate", map[string]any{"refresh_token": strings.Split(rt1, ".")[0] + "." + store.NewSecret(), "client_id": "c1", "resource": "https://other.example.net/mcp"}),
+		"Bad Request invalid_grant/refresh_token_invalid")
+	expect(t, "update with a resource", call(t, h, "refresh/update", map[string]any{"refresh_token": rt1, "client_id": "c1", "payload": "x", "resource": "https://apim.example.net/mcp"}),
+		"Bad Request invalid_request")
+	expect(t, "create without a resource", call(t, h, "refresh/create", map[string]any{"client_id": "c1", "payload": "p"}), "Bad Request invalid_request")
 
 	clock.Advance(24 * time.Hour)
-	r = call(t, h, "refresh/rotate", map[string]any{"refresh_token": rt1, "client_id": "c1", "payload": "enc:rt3"})
+	r = call(t, h, "refresh/rotate", map[string]any{"refresh_token": rt1, "client_id": "c1", "resource": "https://apim.example.net/mcp", "payload": "enc:rt3"})
 	expect(t, "rotate with payload", r, "OK")
 	rt2 := r.str("refresh_token")
 	if r.str("payload") != "enc:rt3" || r.body["expires_in"] != float64(30*24*3600) {
@@ -42,7 +51,7 @@ func TestRefresh(t *testing.T) {
 		"Bad Request invalid_grant/refresh_token_invalid")
 
 	// RFC 7009 revocation.
-	r = call(t, h, "refresh/create", map[string]any{"client_id": "c1", "payload": "p"})
+	r = call(t, h, "refresh/create", map[string]any{"client_id": "c1", "payload": "p", "resource": "https://apim.example.net/mcp"})
 	rt := r.str("refresh_token")
 	famID, _, _ := strings.Cut(rt, ".")
 	for what, req := range map[string]map[string]any{
@@ -63,7 +72,7 @@ func TestRefresh(t *testing.T) {
 	expect(t, "revoke missing token", call(t, h, "refresh/revoke", map[string]any{}), "Bad Request invalid_request")
 
 	// Idle expiry.
-	rt = call(t, h, "refresh/create", map[string]any{"client_id": "c1", "payload": "p"}).str("refresh_token")
+	rt = call(t, h, "refresh/create", map[string]any{"client_id": "c1", "payload": "p", "resource": "https://apim.example.net/mcp"}).str("refresh_token")
 	clock.Advance(30 * 24 * time.Hour)
 	expect(t, "idle-expired", call(t, h, "refresh/rotate", map[string]any{"refresh_token": rt, "client_id": "c1"}), "Bad Request invalid_grant/refresh_token_invalid")
 }

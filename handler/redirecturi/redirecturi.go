@@ -12,6 +12,9 @@
 //     cursor://anysphere.cursor-retrieval/oauth/callback; matched exactly. Schemes with a
 //     meaning of their own in a browser (javascript, data, file, ...) are refused.
 //   - never a fragment, a wildcard, userinfo, whitespace or control characters.
+//   - a host, when there is one, is a plain DNS name (letters, digits, '-', '.') or a
+//     bracketed IPv6 literal without a zone, and a port is 1–65535: what every client and
+//     .NET's System.Uri (the gateway's policies) parse the same way as Go does.
 //
 // Typical use:
 //
@@ -22,7 +25,9 @@ package redirecturi
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -112,7 +117,57 @@ func parse(raw string) (*url.URL, error) {
 	if u.User != nil {
 		return nil, invalid("must not contain userinfo")
 	}
+	if u.Host != "" {
+		if err := checkAuthority(u); err != nil {
+			return nil, err
+		}
+	}
 	return u, nil
+}
+
+// checkAuthority refuses hosts and ports that parsers disagree on. Go's url.Parse accepts
+// "https://a;b/", "https://a%22b/" or "http://127.0.0.1:99999/"; System.Uri (the policies)
+// throws on some and other clients resolve them differently, so a registered URI could be
+// checked against one host and redirected to another. Registration is where to refuse them.
+func checkAuthority(u *url.URL) error {
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 || p[0] == '0' {
+			return invalid("port %q is not a number from 1 to 65535 without leading zeros", p)
+		}
+	}
+	host := u.Hostname()
+	if strings.HasPrefix(u.Host, "[") {
+		a, err := netip.ParseAddr(host)
+		if err != nil || !a.Is6() || a.Zone() != "" || a.Is4In6() {
+			return invalid("host %q is not a valid IPv6 literal (no zone)", host)
+		}
+		return nil
+	}
+	if !isHostName(host) {
+		return invalid("host must be a DNS name (letters, digits, '-' and '.'), an IPv4 address or a bracketed IPv6 literal")
+	}
+	return nil
+}
+
+// isHostName accepts a DNS name or dotted IPv4 address: labels of 1–63 letters, digits or '-',
+// not starting or ending with '-', at most 253 bytes, no empty label (so no trailing dot).
+func isHostName(h string) bool {
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func kindOf(u *url.URL) (Kind, error) {

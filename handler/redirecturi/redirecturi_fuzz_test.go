@@ -2,6 +2,7 @@ package redirecturi
 
 import (
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -16,6 +17,8 @@ func FuzzValidateMatch(f *testing.F) {
 		"http://localhost:1/cb", "com.example.app:/cb", "cursor://a.b/c", "javascript:alert(1)",
 		"https://a/#", "https://u@a/", "http://evil.com/", "https://*.a/", "http://127.0.0.1:0/",
 		"HTTP://127.0.0.1/", "http://127.0.0.1:65536/", "a:b", "https://a/%2e%2e/",
+		"https://a;b/", `https://a"b/`, "https://a%3Cb/", "https://a b/", "https://[::1]:65535/",
+		"https://[fe80::1%25en0]/", "http://[::1]:99999/", "https://[1:2]/", "cursor://a,b/c", "https://a.:1/",
 	} {
 		f.Add(s, "http://127.0.0.1:1234/oauth/callback")
 		f.Add(s, s)
@@ -29,6 +32,14 @@ func FuzzValidateMatch(f *testing.F) {
 			u, perr := url.Parse(requested)
 			if perr != nil || u.User != nil {
 				t.Fatalf("accepted %q: unparsable or with userinfo", requested)
+			}
+			if strings.ContainsAny(u.Hostname(), ";,\"'<>%{}|^`!$&()+=~ ") {
+				t.Fatalf("accepted %q with host %q", requested, u.Hostname())
+			}
+			if p := u.Port(); p != "" {
+				if n, perr := strconv.Atoi(p); perr != nil || n < 1 || n > 65535 {
+					t.Fatalf("accepted %q with port %q", requested, p)
+				}
 			}
 			switch kind {
 			case HTTPS:

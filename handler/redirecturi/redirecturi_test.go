@@ -17,6 +17,12 @@ func TestValidate(t *testing.T) {
 		"com.example.app:/oauth2redirect":                        PrivateUse,
 		"cursor://anysphere.cursor-retrieval/oauth/callback":     PrivateUse,
 		"vscode://vscode.github-authentication/did-authenticate": PrivateUse,
+		"http://127.0.0.1:65535/cb":                              Loopback,
+		"http://[::1]:1/cb":                                      Loopback,
+		"https://[2001:db8::1]:8443/cb":                          HTTPS,
+		"https://xn--bcher-kva.example/cb":                       HTTPS,
+		"https://203.0.113.7/cb":                                 HTTPS,
+		"https://App.Example.com/cb":                             HTTPS,
 	}
 	for uri, want := range good {
 		got, err := Validate(uri)
@@ -44,6 +50,15 @@ func TestValidate(t *testing.T) {
 		"javascript:alert(1)", "data:text/html,hi", "file:///etc/passwd", "ws://127.0.0.1/",
 		"https://app.example.com\\@evil.com/", // backslash
 		"1app:/cb",                            // scheme must start with a letter
+		// hosts and ports that parsers disagree on (System.Uri throws or reads another host)
+		"http://127.0.0.1:65536/cb", "http://127.0.0.1:99999/cb", "http://[::1]:0/cb", "https://a.example:00443/cb",
+		"https://a;b.example/cb", "https://a,b.example/cb", `https://a"b.example/cb`, "https://a'b.example/cb",
+		"https://a<b>.example/cb", "https://a%20b.example/cb", "https://a%3Bb.example/cb", "https://a%22b.example/cb",
+		"https://a_b.example/cb", "https://a..example/cb", "https://example.com./cb", "https://-a.example/cb",
+		"https://a{b}.example/cb", "https://a|b.example/cb", "https://a$b.example/cb", "https://a!b.example/cb",
+		"cursor://a;b/cb", "cursor://a:70000/cb",
+		"http://[::1%25en0]/cb", "https://[fe80::1%25eth0]/cb", "https://[::ffff:127.0.0.1]/cb", "https://[1:2]/cb",
+		"https://[zz::1]/cb", "https://[127.0.0.1]/cb",
 	}
 	for _, uri := range bad {
 		if k, err := Validate(uri); err == nil || !errors.Is(err, ErrInvalid) {

@@ -102,6 +102,7 @@ type Rotation struct {
 	FamilyID      string
 	PresentedHash string // hash of the handle the client presented
 	ClientID      string // the client presenting it
+	Resource      string // the redeeming gateway's RFC 8707 resource: must equal the family's ("" = unchecked)
 	NextHash      string // hash of the handle to issue
 	Payload       string // new payload; empty keeps the current one
 	Now           Time
@@ -118,13 +119,25 @@ type Rotation struct {
 //   - presented hash spent earlier → ErrReuse, and the family comes back revoked (write it)
 //   - presented hash unknown → ErrNotFound
 //   - other client → ErrMismatch (nothing written: a client cannot revoke another's family)
+//   - other resource → ErrResourceMismatch (nothing written: a handle replayed at another
+//     gateway is refused there, and the family stays usable where it was granted)
+//
+// The bindings are checked only for a handle the family issued; any other is ErrNotFound,
+// so a guessed handle learns nothing about the family.
 func ApplyRotation(f Family, r Rotation) (next *Family, toWrite *Family, err error) {
 	if f.Revoked {
 		return nil, nil, ErrRevoked
 	}
+	issued := f.CurrentHash == r.PresentedHash || slices.Contains(f.SpentHashes, r.PresentedHash)
 	if f.ClientID != r.ClientID {
-		if f.CurrentHash == r.PresentedHash || slices.Contains(f.SpentHashes, r.PresentedHash) {
+		if issued {
 			return nil, nil, ErrMismatch
+		}
+		return nil, nil, ErrNotFound
+	}
+	if r.Resource != "" && f.Resource != r.Resource {
+		if issued {
+			return nil, nil, ErrResourceMismatch
 		}
 		return nil, nil, ErrNotFound
 	}

@@ -82,6 +82,9 @@ var (
 	ErrRevoked = errors.New("store: refresh family revoked")
 	// ErrMismatch: the record exists but is bound to another client.
 	ErrMismatch = errors.New("store: record bound to another client")
+	// ErrResourceMismatch: the refresh family exists but was granted for another resource
+	// (RFC 8707): another gateway over the same state must not redeem it.
+	ErrResourceMismatch = errors.New("store: refresh family bound to another resource")
 	// ErrUnavailable: the backend did not answer, throttled us past our retries, or failed;
 	// nothing was changed as far as the caller can tell. Retry later.
 	ErrUnavailable = errors.New("store: backend unavailable")

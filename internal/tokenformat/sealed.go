@@ -20,6 +20,9 @@ const (
 	PurposeAccessToken = "mcp-at.v1"
 	PurposeCode        = "mcp-code.v1"
 	PurposeRefresh     = "mcp-rt.v1"
+	// PurposeTransaction seals the authorization transaction the gateway keeps in the state
+	// service between /authorize and /oauth-callback (client request, PKCE verifier toward Entra).
+	PurposeTransaction = "mcp-txn.v1"
 )
 
 // MaxSealedLength bounds what the gate accepts before doing any crypto.

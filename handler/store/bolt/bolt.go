@@ -138,7 +138,8 @@ func (r *familyRec) expiry() store.Time { return r.ExpiresAt }
 
 func wrap(err error) error {
 	if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) ||
-		errors.Is(err, store.ErrReuse) || errors.Is(err, store.ErrRevoked) || errors.Is(err, store.ErrMismatch) {
+		errors.Is(err, store.ErrReuse) || errors.Is(err, store.ErrRevoked) || errors.Is(err, store.ErrMismatch) ||
+		errors.Is(err, store.ErrResourceMismatch) {
 		return err
 	}
 	return fmt.Errorf("%w: %v", store.ErrUnavailable, err)

@@ -224,8 +224,23 @@ func testFamilies(t *testing.T, open Factory) {
 	// A handle never issued: refused, family untouched.
 	_, _, err = rotate(st, f, "never-issued", "client-1", "", clock.Now())
 	mustErr(t, "rotate unknown handle", err, store.ErrNotFound)
+	// Its own client redeeming it for another resource (another gateway over this state):
+	// refused, family untouched; a guessed handle learns nothing about the binding.
+	wrongResource := func(presented string) error {
+		_, err := st.RotateFamily(ctx(t), store.Rotation{FamilyID: f.ID, PresentedHash: store.HashSecret(presented), ClientID: "client-1",
+			Resource: "https://other-gateway.example.net/mcp", NextHash: store.HashSecret(store.NewSecret()), Now: store.Unix(clock.Now())})
+		return err
+	}
+	mustErr(t, "rotate for another resource", wrongResource(h0), store.ErrResourceMismatch)
+	mustErr(t, "rotate unknown handle for another resource", wrongResource("never-issued"), store.ErrNotFound)
+	if g, err := st.GetFamily(ctx(t), f.ID); err != nil || g.Revoked || g.CurrentHash != f.CurrentHash || g.Generation != 0 {
+		t.Fatalf("a refused resource changed the family: err %v", err)
+	}
 
-	h1, got, err := rotate(st, f, h0, "client-1", "", clock.Now())
+	// Its own client for its own resource (f.Resource): rotated.
+	h1 := store.NewSecret()
+	got, err := st.RotateFamily(ctx(t), store.Rotation{FamilyID: f.ID, PresentedHash: store.HashSecret(h0), ClientID: "client-1",
+		Resource: f.Resource, NextHash: store.HashSecret(h1), Now: store.Unix(clock.Now())})
 	if err != nil {
 		t.Fatalf("RotateFamily: %v", err)
 	}
