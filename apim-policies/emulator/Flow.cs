@@ -125,16 +125,7 @@ namespace Apim.Emulator
 
         public override void Run(GatewayContext c, Msg m)
         {
-            var mode = Mode == null ? "new" : Mode.Str(c);
-            var req = new Request { Method = "GET" };
-            if (mode == "copy")
-            {
-                req.Method = c.RequestImpl.Method;
-                req.HeadersImpl = c.RequestImpl.HeadersImpl.Clone();
-                req.BodyImpl = new MessageBody(c.RequestImpl.BodyImpl.Bytes());
-                req.UrlImpl = c.RequestImpl.UrlImpl.Clone();
-            }
-            RunAll(Items, c, new Msg { Req = req });
+            var req = OutgoingRequest.Build(Mode, Items, c);
             var url = (Url != null ? Url.Str(c) : req.UrlImpl.ToString()).Trim();
             var ms = (Timeout == null ? 60 : Timeout.Int(c)) * 1000;
             var body = req.BodyImpl.Bytes();

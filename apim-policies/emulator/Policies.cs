@@ -215,6 +215,26 @@ namespace Apim.Emulator
         }
     }
 
+    // OutgoingRequest builds the request of send-request and send-one-way-request: an empty GET
+    // (mode "new", the default) or a copy of the current request (mode "copy"), then the nested
+    // set-url/set-method/set-header/set-body/authentication policies applied to it.
+    static class OutgoingRequest
+    {
+        public static Request Build(Value mode, List<Policy> items, GatewayContext c)
+        {
+            var req = new Request { Method = "GET" };
+            if ((mode == null ? "new" : mode.Str(c)) == "copy")
+            {
+                req.Method = c.RequestImpl.Method;
+                req.HeadersImpl = c.RequestImpl.HeadersImpl.Clone();
+                req.BodyImpl = new MessageBody(c.RequestImpl.BodyImpl.Bytes());
+                req.UrlImpl = c.RequestImpl.UrlImpl.Clone();
+            }
+            Policy.RunAll(items, c, new Msg { Req = req });
+            return req;
+        }
+    }
+
     public sealed class SendRequestPolicy : Policy
     {
         public Value Mode, Timeout, TimeoutMs;
@@ -225,16 +245,7 @@ namespace Apim.Emulator
 
         public override void Run(GatewayContext c, Msg m)
         {
-            var mode = Mode == null ? "new" : Mode.Str(c);
-            var req = new Request { Method = "GET" };
-            if (mode == "copy")
-            {
-                req.Method = c.RequestImpl.Method;
-                req.HeadersImpl = c.RequestImpl.HeadersImpl.Clone();
-                req.BodyImpl = new MessageBody(((MessageBody)c.RequestImpl.Body).Bytes());
-                req.UrlImpl = c.RequestImpl.UrlImpl.Clone();
-            }
-            RunAll(Items, c, new Msg { Req = req });
+            var req = OutgoingRequest.Build(Mode, Items, c);
             var url = Url != null ? Url.Str(c) : (req.UrlImpl != null ? req.UrlImpl.ToString() : null);
             if (url == null) throw new InvalidOperationException("send-request needs <set-url> in mode new");
             var ms = TimeoutMs != null ? TimeoutMs.Int(c) : (Timeout == null ? 60 : Timeout.Int(c)) * 1000;
