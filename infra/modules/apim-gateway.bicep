@@ -106,7 +106,9 @@ resource globalPolicy 'Microsoft.ApiManagement/service/policies@2024-05-01' = if
   name: 'policy'
   properties: {
     format: 'xml'
-    value: empty(manifest.?globalPolicy ?? '') ? '' : policyXml[manifest.globalPolicy]
+    // any(): loadJsonContent types globalPolicy as the manifest's literal, and indexing policyXml
+    // with '' (no global policy) is Bicep error BCP053 even in the branch never taken.
+    value: empty(manifest.?globalPolicy ?? '') ? '' : policyXml[any(manifest.globalPolicy)]
   }
   dependsOn: [ namedValues, backends, fragments ]
 }
