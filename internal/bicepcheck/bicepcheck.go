@@ -46,6 +46,10 @@ func (f Finding) String() string {
 // Check parses and checks files (paths relative to root; findings name them the same way).
 // Modules they reference are read for their parameters and outputs.
 func Check(ts *Types, root string, files []string) ([]Finding, error) {
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
 	c := &checker{types: ts, root: root, files: map[string]*fileInfo{}, loaded: map[string]*vt{}, seen: map[string]bool{}}
 	for _, f := range files {
 		fi, err := c.file(filepath.Join(root, f))
