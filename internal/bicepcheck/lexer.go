@@ -159,7 +159,7 @@ func (lx *lexer) str() (token, error) {
 		lx.advance(3)
 		end := strings.Index(lx.src[lx.i:], "'''")
 		if end < 0 {
-			return t, lx.errf("unterminated ''' string")
+			return t, fmt.Errorf("%d:%d: unterminated ''' string", t.pos.Line, t.pos.Col)
 		}
 		body := lx.src[lx.i : lx.i+end]
 		// A line break right after the opening quotes is not part of the value.
@@ -172,7 +172,7 @@ func (lx *lexer) str() (token, error) {
 	var b strings.Builder
 	for {
 		if lx.i >= len(lx.src) || lx.src[lx.i] == '\n' {
-			return t, lx.errf("unterminated string")
+			return t, fmt.Errorf("%d:%d: unterminated string", t.pos.Line, t.pos.Col)
 		}
 		c := lx.src[lx.i]
 		switch {
