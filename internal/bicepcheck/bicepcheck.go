@@ -82,16 +82,41 @@ type checker struct {
 
 // fileInfo is a parsed file with its symbol table.
 type fileInfo struct {
-	abs, rel string
-	file     *File
-	params   map[string]*Param
-	vars     map[string]*Var
-	res      map[string]*Resource
-	mods     map[string]*Module
-	outputs  map[string]*Output
-	graph    bool // declares the Microsoft Graph extension (resolved through bicepconfig.json)
-	varTypes map[string]*vt
+	abs, rel  string
+	file      *File
+	params    map[string]*Param
+	vars      map[string]*Var
+	res       map[string]*Resource
+	mods      map[string]*Module
+	outputs   map[string]*Output
+	graph     bool // declares the Microsoft Graph extension (resolved through bicepconfig.json)
+	varTypes  map[string]*vt
 	inferring map[string]bool
+}
+
+// declares reports whether a name is a file-level symbol, a namespace (sys, az, an extension or
+// its alias) or may come from a compile-time import, which the checker does not follow.
+func (fi *fileInfo) declares(name string) bool {
+	if fi.params[name] != nil || fi.vars[name] != nil || fi.res[name] != nil || fi.mods[name] != nil || name == "sys" || name == "az" {
+		return true
+	}
+	for _, d := range fi.file.Decls {
+		switch d := d.(type) {
+		case *Extension:
+			if d.Ref == name || d.Alias == name {
+				return true
+			}
+		case *Other:
+			if d.Kind == "import" {
+				return true
+			}
+		case *Func:
+			if d.Name == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (c *checker) report(fi *fileInfo, pos Pos, path, format string, a ...any) {
@@ -396,7 +421,19 @@ func (c *checker) walk(e Expr, sc *scope) {
 		for _, h := range e.Holes {
 			c.walk(h, sc)
 		}
+	case *Ident:
+		if _, ok := sc.local(e.Name); !ok && !sc.fi.declares(e.Name) {
+			c.report(sc.fi, e.P, e.Name, "no parameter, variable, resource, module or loop variable is named %q (Bicep error BCP057)", e.Name)
+		}
 	case *ObjectLit:
+		if len(e.Resources) > 0 {
+			// Nested resources are visible by name throughout their parent's body.
+			names := map[string]*vt{}
+			for _, r := range e.Resources {
+				names[r.Name] = c.resourceValueType(r)
+			}
+			sc = sc.with(names)
+		}
 		for _, p := range e.Props {
 			for _, h := range p.Key.Holes {
 				c.walk(h, sc)

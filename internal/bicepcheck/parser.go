@@ -7,7 +7,7 @@ import (
 )
 
 // Parse parses Bicep source. It accepts the language the project writes — declarations with
-// decorators, object and array literals over several lines, interpolated and '''multi-line'''
+// decorators, object and array literals over several lines, interpolated and triple-quoted multi-line
 // strings, operators including ?? and safe access (.? and [?]), lambdas, for-expressions,
 // conditions and nested resources — and reports the first syntax error with its line and column.
 func Parse(path, src string) (f *File, err error) {
@@ -46,7 +46,7 @@ type parser struct {
 	i    int
 }
 
-func (p *parser) peek() token    { return p.toks[p.i] }
+func (p *parser) peek() token { return p.toks[p.i] }
 func (p *parser) peekAt(n int) token {
 	if p.i+n < len(p.toks) {
 		return p.toks[p.i+n]

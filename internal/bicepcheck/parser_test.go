@@ -129,7 +129,7 @@ func TestParseExpressions(t *testing.T) {
 	}
 }
 
-// TestParseMultiLine: objects, arrays and calls over several lines, '''strings''', comments.
+// TestParseMultiLine: objects, arrays and calls over several lines, triple-quoted strings, comments.
 func TestParseMultiLine(t *testing.T) {
 	src := `/* a block
 comment */

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"example.com/graphmcp/internal/testdeps"
 )
@@ -106,5 +107,46 @@ func regenerateTypes(t *testing.T, src, dir string, keep func(string) bool) {
 			t.Fatal(err)
 		}
 		t.Logf("%s: %d bytes (upstream %d)", filepath.Base(u), len(out), len(raw))
+	}
+}
+
+// TestTrimTypes: the kept resource types and everything they reference survive, renumbered;
+// what nothing kept references is dropped.
+func TestTrimTypes(t *testing.T) {
+	upstream := `[
+  {"$type": "StringType"},
+  {"$type": "StringLiteralType", "value": "Unused"},
+  {"$type": "ObjectType", "name": "Unused", "properties": {"x": {"type": {"$ref": "#/1"}, "flags": 0}}},
+  {"$type": "StringLiteralType", "value": "A"},
+  {"$type": "UnionType", "elements": [{"$ref": "#/3"}, {"$ref": "#/0"}]},
+  {"$type": "ObjectType", "name": "Body", "properties": {"name": {"type": {"$ref": "#/0"}, "flags": 9}, "kind": {"type": {"$ref": "#/4"}, "flags": 0}}},
+  {"$type": "ResourceType", "name": "Test.RP/things@2024-01-01", "body": {"$ref": "#/5"}},
+  {"$type": "ResourceType", "name": "Test.RP/others@2024-01-01", "body": {"$ref": "#/2"}}
+]`
+	out, err := TrimTypes([]byte(upstream), func(n string) bool { return strings.EqualFold(n, "test.rp/THINGS@2024-01-01") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `[
+{"$type":"StringType"},
+{"$type":"StringLiteralType","value":"A"},
+{"$type":"UnionType","elements":[{"$ref":"#/1"},{"$ref":"#/0"}]},
+{"$type":"ObjectType","name":"Body","properties":{"name":{"type":{"$ref":"#/0"},"flags":9},"kind":{"type":{"$ref":"#/2"},"flags":0}}},
+{"$type":"ResourceType","name":"Test.RP/things@2024-01-01","body":{"$ref":"#/3"}}
+]
+`
+	if string(out) != want {
+		t.Errorf("got\n%s\nwant\n%s", out, want)
+	}
+	ts, err := LoadTypes(fstest.MapFS{"t/rp_test_2024-01-01.json": {Data: out}}, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := ts.Lookup("Test.RP/things", "2024-01-01")
+	if d == nil || describeType(d.Body.Properties["kind"].Type) != "'A' | string" {
+		t.Errorf("trimmed types do not load back: %+v", d)
+	}
+	if none, err := TrimTypes([]byte(upstream), func(string) bool { return false }); err != nil || none != nil {
+		t.Errorf("nothing kept: want nil, got %q, %v", none, err)
 	}
 }
