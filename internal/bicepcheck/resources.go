@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"example.com/graphmcp/internal/spelling"
 )
 
 // Resource and module declarations checked against the definitions and module files.
@@ -487,40 +489,24 @@ func suggestLiteral(v string, lits []string) string {
 	return ""
 }
 
-// closest returns the candidate nearest to s by edit distance (case-insensitive), "" when none is
-// near enough to be a likely misspelling.
+// closest returns the candidate nearest to s, ignoring case, or "" when none is near enough to be
+// a likely misspelling (two edits, or a third of the word).
 func closest(s string, candidates []string) string {
 	sort.Strings(candidates)
-	best, bestD := "", 1<<30
-	for _, c := range candidates {
-		if d := editDistance(strings.ToLower(s), strings.ToLower(c)); d < bestD {
-			best, bestD = c, d
-		}
+	lower := make([]string, len(candidates))
+	for i, c := range candidates {
+		lower[i] = strings.ToLower(c)
 	}
-	if bestD <= 2 || (bestD <= len(s)/3) {
-		return best
+	best, d := spelling.Nearest(strings.ToLower(s), lower)
+	if d < 0 || (d > 2 && d > len(s)/3) {
+		return ""
+	}
+	for i, l := range lower {
+		if l == best {
+			return candidates[i]
+		}
 	}
 	return ""
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // checkDeclared checks a param default or output value against its declared type's kind.

@@ -14,7 +14,7 @@ import (
 var bicepTypesSrc = flag.String("bicep-types", "", "regenerate types/ from this folder of upstream bicep-types files (see types/README.md)")
 
 // infraFiles parses every .bicep file under infra/ and returns the paths relative to infra/.
-func infraFiles(t *testing.T) (root string, rel []string, parsed []*File) {
+func infraFiles(t testing.TB) (root string, rel []string, parsed []*File) {
 	t.Helper()
 	root = filepath.Join(testdeps.RepoRoot(t), "infra")
 	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
