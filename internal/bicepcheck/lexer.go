@@ -89,6 +89,11 @@ func (lx *lexer) run(inHole bool) ([]token, error) {
 		case c == '\n':
 			out = append(out, token{kind: tNewline, pos: lx.pos()})
 			lx.advance(1)
+		case strings.HasPrefix(lx.src[lx.i:], "#disable-"):
+			// #disable-next-line and #disable-diagnostics pragmas steer the linter, not the types.
+			for lx.i < len(lx.src) && lx.src[lx.i] != '\n' {
+				lx.advance(1)
+			}
 		case strings.HasPrefix(lx.src[lx.i:], "//"):
 			for lx.i < len(lx.src) && lx.src[lx.i] != '\n' {
 				lx.advance(1)

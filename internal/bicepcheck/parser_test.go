@@ -135,6 +135,7 @@ func TestParseMultiLine(t *testing.T) {
 comment */
 var o = {
   a: 1 // trailing comment
+  #disable-next-line no-hardcoded-env-urls
   b: [
     'x'
     'y', 'z'
@@ -163,8 +164,8 @@ line one
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
-	if p := f.Decls[0].(*Var).Value.(*ObjectLit).Prop("D"); p == nil || p.P.Line != 13 {
-		t.Errorf("property d: want line 13 (case-insensitive lookup), got %+v", p)
+	if p := f.Decls[0].(*Var).Value.(*ObjectLit).Prop("D"); p == nil || p.P.Line != 14 {
+		t.Errorf("property d: want line 14 (case-insensitive lookup), got %+v", p)
 	}
 }
 
