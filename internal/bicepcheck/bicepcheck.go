@@ -3,10 +3,14 @@
 // vendored in types/ for exactly the types and API versions infra/ declares), because the Bicep
 // compiler itself cannot run here.
 //
-//	ts, _ := bicepcheck.LoadVendored()
-//	findings, _ := bicepcheck.Check(ts, "infra", []string{"main.bicep", "modules/function.bicep"})
+//	ts, err := bicepcheck.LoadVendored()
+//	...
+//	findings, err := bicepcheck.Check(ts, "infra", []string{"main.bicep", "modules/function.bicep"})
+//	...
 //	for _, f := range findings {
-//		fmt.Println(f) // modules/function.bicep:42: Microsoft.Web/sites@2024-04-01 properties.httpsOnyl: ...
+//		fmt.Println(f)
+//		// modules/function.bicep:50: Microsoft.Web/sites@2024-04-01 properties.httpsOnyl:
+//		//   SiteProperties has no property "httpsOnyl" (did you mean "httpsOnly"?)
 //	}
 //
 // It parses the Bicep the project writes (parser.go) and, for every resource, module and

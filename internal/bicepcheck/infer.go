@@ -239,10 +239,20 @@ func (c *checker) lambdaScope(call *Call, l *Lambda, sc *scope) *scope {
 	for _, p := range l.Params {
 		names[p] = anyT
 	}
-	switch call.Name {
-	case "filter", "map", "sort", "reduce", "groupBy", "toObject", "mapValues":
-		if len(call.Args) > 0 && len(l.Params) > 0 && call.Args[0] != Expr(l) && call.Name != "reduce" && call.Name != "mapValues" {
-			names[l.Params[0]] = itemOf(c.infer(call.Args[0], sc))
+	if len(call.Args) < 2 || call.Args[0] == Expr(l) || len(l.Params) == 0 {
+		return sc.with(names)
+	}
+	item := func() *vt { return itemOf(c.infer(call.Args[0], sc)) }
+	switch builtinName(call) {
+	case "filter", "map", "groupBy", "toObject":
+		names[l.Params[0]] = item()
+	case "sort":
+		for _, p := range l.Params {
+			names[p] = item()
+		}
+	case "reduce":
+		if len(l.Params) > 1 {
+			names[l.Params[1]] = item()
 		}
 	}
 	return sc.with(names)

@@ -269,18 +269,13 @@ func (p *parser) resource(ds []*Decorator, parent *Resource) *Resource {
 		r.Existing = true
 	}
 	p.expect("=")
-	r.valueOf(p.declValue(), p)
-	return r
-}
-
-// valueOf stores a resource's value and links nested resources to it.
-func (r *Resource) valueOf(v Expr, p *parser) {
-	r.Value = v
-	if body := bodyObject(v); body != nil {
+	r.Value = p.declValue()
+	if body := bodyObject(r.Value); body != nil {
 		for _, c := range body.Resources {
-			c.Parent = r
+			c.Parent = r // nested: its type is relative to r's
 		}
 	}
+	return r
 }
 
 // bodyObject returns the object literal of a resource or module value (through if and for).
