@@ -245,6 +245,11 @@ type (
 		Source   Expr
 		Body     Expr
 	}
+	// Spread is `...x` in an array literal (in an object literal it is in ObjectLit.Spreads).
+	Spread struct {
+		P Pos
+		X Expr
+	}
 	// IfExpr is `if (cond) body`, the value of a conditional resource or module.
 	IfExpr struct {
 		P    Pos
@@ -279,6 +284,7 @@ func (e *Paren) Pos() Pos     { return e.P }
 func (e *Lambda) Pos() Pos    { return e.P }
 func (e *ForExpr) Pos() Pos   { return e.P }
 func (e *IfExpr) Pos() Pos    { return e.P }
+func (e *Spread) Pos() Pos    { return e.P }
 
 // Literal returns the value of a string without holes.
 func (s *StringLit) Literal() (string, bool) {

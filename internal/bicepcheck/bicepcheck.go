@@ -503,6 +503,8 @@ func (c *checker) walk(e Expr, sc *scope) {
 		}
 	case *NestedRef:
 		c.walk(e.X, sc)
+	case *Spread:
+		c.walk(e.X, sc)
 	case *NonNull:
 		c.walk(e.X, sc)
 	case *Unary:

@@ -297,6 +297,9 @@ func (c *checker) infer(e Expr, sc *scope) *vt {
 		}
 		a := &vt{kind: vArray, elems: []*vt{}}
 		for _, it := range e.Items {
+			if _, ok := it.(*Spread); ok {
+				return &vt{kind: vArray, item: anyT} // the items of a spread are not tracked
+			}
 			a.elems = append(a.elems, c.infer(it, sc))
 		}
 		if len(a.elems) > 0 {

@@ -166,6 +166,11 @@ func (lx *lexer) str() (token, error) {
 		if end < 0 {
 			return t, fmt.Errorf("%d:%d: unterminated ''' string", t.pos.Line, t.pos.Col)
 		}
+		// In a run of more than three quotes the last three close the string: four quotes on
+		// each side of abc make the string 'abc'.
+		for lx.i+end+3 < len(lx.src) && lx.src[lx.i+end+3] == '\'' {
+			end++
+		}
 		body := lx.src[lx.i : lx.i+end]
 		// A line break right after the opening quotes is not part of the value.
 		body = strings.TrimPrefix(strings.TrimPrefix(body, "\r"), "\n")

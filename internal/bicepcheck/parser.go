@@ -708,7 +708,11 @@ func (p *parser) array() Expr {
 		if p.accept("]") {
 			return a
 		}
-		a.Items = append(a.Items, p.expr())
+		if t := p.peek(); p.accept("...") {
+			a.Items = append(a.Items, &Spread{P: t.pos, X: p.expr()})
+		} else {
+			a.Items = append(a.Items, p.expr())
+		}
 		p.separator("]")
 	}
 }

@@ -84,6 +84,8 @@ func sexpr(e Expr) string {
 		return "(for " + e.Item + "," + e.IndexVar + " " + sexpr(e.Source) + " " + sexpr(e.Body) + ")"
 	case *IfExpr:
 		return "(if " + sexpr(e.Cond) + " " + sexpr(e.Body) + ")"
+	case *Spread:
+		return "(... " + sexpr(e.X) + ")"
 	}
 	return fmt.Sprintf("%T", e)
 }
@@ -118,6 +120,12 @@ func TestParseExpressions(t *testing.T) {
 		{`'${'${a}'}x'`, `(str "" ${(str "" ${a} "")} "x")`},
 		{`'{ ${a} }'`, `(str "{ " ${a} " }")`},
 		{`true && null == false`, `(&& true (== null false))`},
+		{`[...a, ...b, 'c']`, `[(... a) (... b) (str "c")]`},
+		{`''''abc''''`, `(str "'abc'")`},
+		{`''''''`, `(str "")`},
+		{`'''hello!'''`, `(str "hello!")`},
+		{"any({\n})[az.resourceGroup().location]", `([] (call any {}) (. (call az.resourceGroup ) location))`},
+		{"[\n  /* c */ for i in range(0, 20) : i /* c */\n]", `[(for i, (call range 0 20) i)]`},
 		{`[for (x, i) in xs: x]`, `[(for x,i xs x)]`},
 		{`[for x in range(0, 3): if (x > 0) { v: x }]`, `[(for x, (call range 0 3) (if (> x 0) {(str "v"):x}))]`},
 		{`{ 'a-b': 1, resource: 2, if: 3, '${k}': 4, ...rest }`, `{(str "a-b"):1 (str "resource"):2 (str "if"):3 (str "" ${k} ""):4 ...rest}`},

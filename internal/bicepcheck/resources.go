@@ -337,6 +337,9 @@ func (c *checker) checkValue(fi *fileInfo, e Expr, t *Type, path string, sc *sco
 			}
 		}
 		for i, it := range e.Items {
+			if _, ok := it.(*Spread); ok {
+				continue // a spread array's items are not tracked
+			}
 			c.checkValue(fi, it, at.Item, path+"["+strconv.Itoa(i)+"]", sc)
 		}
 		return
@@ -670,6 +673,8 @@ func render(e Expr) string {
 		return "(" + render(e.X) + ")"
 	case *Lambda:
 		return "(" + strings.Join(e.Params, ", ") + ") => " + render(e.Body)
+	case *Spread:
+		return "..." + render(e.X)
 	}
 	return "..."
 }
