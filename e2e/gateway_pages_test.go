@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -131,8 +132,7 @@ func checkPageStyle(t *testing.T, r map[string]any) {
 	if len(styles) != 1 {
 		t.Fatalf("%d <style> elements, want 1", len(styles))
 	}
-	sum := sha256.Sum256([]byte(styles[0].(string)))
-	src := "style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+	src := "style-src " + hashSource(styles[0].(string))
 	csp, _ := r["csp"].(string)
 	if !strings.Contains(csp, src+";") || strings.Contains(csp, "unsafe-inline") || !strings.Contains(csp, "default-src 'none'") {
 		t.Errorf("CSP %q does not allow exactly the served style (%s)", csp, src)
@@ -143,4 +143,21 @@ func checkPageStyle(t *testing.T, r map[string]any) {
 	if r["scripts"] != float64(0) || r["images"] != float64(0) || r["styleAttributes"] != float64(0) {
 		t.Errorf("scripts %v, images %v, style attributes %v: want none", r["scripts"], r["images"], r["styleAttributes"])
 	}
+}
+
+var styleElement = regexp.MustCompile(`<style>([^<]*)</style>`)
+
+// styleHashSource is the CSP source ('sha256-…') of the page's one <style> element.
+func styleHashSource(page string) string {
+	m := styleElement.FindAllStringSubmatch(page, -1)
+	if len(m) != 1 {
+		return fmt.Sprintf("(%d <style> elements)", len(m))
+	}
+	return hashSource(m[0][1])
+}
+
+// hashSource is the CSP hash source that allows exactly this inline style.
+func hashSource(css string) string {
+	sum := sha256.Sum256([]byte(css))
+	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
 }

@@ -25,7 +25,8 @@ type pageData struct {
 
 type kv struct{ Name, Value string }
 
-// scopeWords is a requested scope in plain words, for the sign-in page.
+// scopeWords is a requested scope in plain words, for the sign-in page; Name is the scope
+// without its resource prefix.
 type scopeWords struct{ Name, Title, Detail string }
 
 // graphWords are the Microsoft Graph permissions the sample tools use (and a few neighbours), as
@@ -44,11 +45,14 @@ func (s *Server) describeScopes(raw string) []scopeWords {
 	api := []string{"api://" + s.opts.APIClientID + "/", s.opts.APIClientID + "/"}
 	graph := []string{strings.TrimSuffix(s.opts.GraphResource, "/") + "/", GraphAppID + "/"}
 	for _, sc := range strings.Fields(raw) {
-		w, name := scopeWords{Name: sc}, sc
-		_, isAPI := cutAnyPrefix(sc, api)
-		if g, ok := cutAnyPrefix(sc, graph); ok {
+		name := sc
+		a, isAPI := cutAnyPrefix(sc, api)
+		if isAPI {
+			name = a
+		} else if g, ok := cutAnyPrefix(sc, graph); ok {
 			name = g
 		}
+		w := scopeWords{Name: name}
 		switch lname := strings.ToLower(name); {
 		case isAPI:
 			w.Title, w.Detail = "Use the MCP gateway as you", "The gateway calls its tools with your identity."
@@ -131,7 +135,8 @@ input:focus{outline:2px solid var(--accent);outline-offset:1px;border-color:var(
 button{display:block;width:100%;min-height:2.75rem;margin-top:1.5rem;padding:.5rem 1rem;border:1px solid var(--accent);background:var(--accent);color:var(--accent-text);font:inherit;font-weight:600;cursor:pointer}
 button:hover{background:var(--accent-hover)}
 button:focus-visible{outline:3px solid var(--text);outline-offset:2px}
-.users{margin-top:2rem;padding-top:.5rem;border-top:1px solid var(--line);font-size:.875rem}
+.users{margin-top:1.5rem;font-size:.875rem}
+.fine{margin-top:1rem;color:var(--muted);font-size:.875rem}
 .users ul{margin:.25rem 0;padding-left:1.25rem}
 `
 
@@ -167,6 +172,6 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 <ul>{{range .Users}}<li>{{.DisplayName}} <code>{{.UserPrincipalName}}</code></li>{{end}}</ul>
 <p class="muted">Their passwords are in the banner of <code>make dev</code>.</p></section>
 {{end}}
-<p class="muted">Tenant <code>{{.Tenant}}</code></p>
+<p class="fine">Tenant <code>{{.Tenant}}</code></p>
 </div></main></body></html>
 `))
