@@ -4,7 +4,8 @@
 // stdin, each {name, url, then?, hostile?}; output: one `RESULT {...}` JSON line per scenario.
 //
 // For every page, at 360 px and 1,280 px wide, in light and dark mode (prefers-color-scheme):
-// a full-page screenshot written to $SCREENSHOT_DIR/<name>-<width>-<scheme>.png, an axe-core scan
+// a full-page screenshot written to $SCREENSHOT_DIR/<name>-<width>-<scheme>.png (and, at 1,280 px,
+// the card alone to <name>-card-<scheme>.png, for documentation), an axe-core scan
 // (the violations, by rule id and target), whether the page is wider than the window, and the
 // computed colours that show the stylesheet applied. Once per page: the CSP header, the text of
 // its <style> elements (the Go test hashes it against the header), the CSP errors Chromium
@@ -51,6 +52,12 @@ async function look(page, name, width, scheme) {
   await page.emulateMedia({ colorScheme: scheme });
   const file = path.join(outDir, `${name}-${width}-${scheme}.png`);
   await page.screenshot({ path: file, fullPage: true });
+  if (width > 1000) {
+    // The card alone with a margin of page around it, for documentation (README shows one).
+    const box = await page.locator('.card').boundingBox();
+    await page.screenshot({ path: path.join(outDir, `${name}-card-${scheme}.png`), fullPage: true,
+      clip: { x: box.x - 24, y: box.y - 24, width: box.width + 48, height: box.height + 48 } });
+  }
   // page.evaluate runs through the DevTools protocol, which the page's CSP (no script at all)
   // does not govern; the page itself still runs no script.
   await page.evaluate(axeSource);
