@@ -14,31 +14,15 @@
 //
 // then: "signin" — click Allow on the consent page and report the Entra stand-in's sign-in page
 // it leads to; "signin-error" — the same, then sign in with a wrong password.
-// No CA import, as in gateway-consent.mjs: ignoreHTTPSErrors and --ignore-certificate-errors.
 // Env: CHROMIUM, SCREENSHOT_DIR, AXE (path of axe.min.js), SIGNIN_USER.
-import { chromium } from 'playwright-core';
+import { launchChromium, readScenarios, report } from './chromium-harness.mjs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
-const scenarios = JSON.parse(await new Promise((res) => {
-  let s = '';
-  process.stdin.on('data', (d) => { s += d; });
-  process.stdin.on('end', () => res(s));
-}));
+const scenarios = await readScenarios();
 const axeSource = await readFile(process.env.AXE, 'utf8');
 const outDir = process.env.SCREENSHOT_DIR;
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--ignore-certificate-errors', '--font-render-hinting=none'],
-});
-
-function report(name, data) {
-  process.stdout.write('RESULT ' + JSON.stringify({ name, ...data }) + '\n');
-}
+const browser = await launchChromium(['--font-render-hinting=none']);
 
 // navigate runs fn, which starts a navigation, and returns the main document's response.
 async function navigate(page, fn) {
