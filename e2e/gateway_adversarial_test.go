@@ -265,11 +265,11 @@ func TestGatewayConsentPageHostileClient(t *testing.T) {
 	g := getGatewayStack(t)
 	base := g.GatewayURL()
 	entraOrigin := g.Entra.URL()
-	cspFor := func(target string) string {
+	cspFor := func(target, body string) string {
 		if target != "" {
 			target = " " + target
 		}
-		return "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; form-action 'self' " + entraOrigin + target + "; frame-ancestors 'none'; base-uri 'none'"
+		return "default-src 'none'; style-src " + styleHashSource(body) + "; img-src 'none'; form-action 'self' " + entraOrigin + target + "; frame-ancestors 'none'; base-uri 'none'"
 	}
 	const hostileName = `<script>alert(1)</script><img src=x onerror=alert(2)>"'&`
 	cases := []struct{ redirect, source string }{
@@ -299,9 +299,9 @@ func TestGatewayConsentPageHostileClient(t *testing.T) {
 				}
 			}
 			resp, err := newUserAgent(g, base).c.Get(strings.Replace(authorizeURL(base, id, c.redirect, "s", newPKCE(), nil), "/authorize?", "/consent?", 1))
-			_, h, _ := readAll(t, resp, err)
-			if got := h.Values("Content-Security-Policy"); len(got) != 1 || got[0] != cspFor(c.source) {
-				t.Errorf("CSP = %q, want %q", got, cspFor(c.source))
+			_, h, page := readAll(t, resp, err)
+			if got := h.Values("Content-Security-Policy"); len(got) != 1 || got[0] != cspFor(c.source, page) {
+				t.Errorf("CSP = %q, want %q", got, cspFor(c.source, page))
 			}
 		})
 	}

@@ -34,6 +34,7 @@ var policyXml = {
   'fragments/cookie-sign.xml': loadTextContent('../../apim-policies/fragments/cookie-sign.xml')
   'fragments/cookies-read.xml': loadTextContent('../../apim-policies/fragments/cookies-read.xml')
   'fragments/entra-token.xml': loadTextContent('../../apim-policies/fragments/entra-token.xml')
+  'fragments/page-style.xml': loadTextContent('../../apim-policies/fragments/page-style.xml')
   'fragments/random.xml': loadTextContent('../../apim-policies/fragments/random.xml')
   'fragments/read-params.xml': loadTextContent('../../apim-policies/fragments/read-params.xml')
   'fragments/refuse.xml': loadTextContent('../../apim-policies/fragments/refuse.xml')
