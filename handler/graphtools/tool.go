@@ -56,6 +56,10 @@ type Deps struct {
 	GraphResource string
 	Logger        *slog.Logger     // default slog.Default()
 	Now           func() time.Time // default time.Now
+	// ConsentURL returns the link where the user grants missing Graph scopes (full scope URIs),
+	// e.g. (*obo.ConsentPage).URL. nil: missing consent is explained without a link and never
+	// answered with a URL elicitation.
+	ConsentURL func(scopes []string) string
 	// CallTimeout bounds one tool call (OBO + Graph with its retries). Default 210 s: Azure's
 	// load balancer cuts HTTP responses at 230 s, and an answer is better than a cut.
 	CallTimeout time.Duration
@@ -139,7 +143,7 @@ func New[In any](name, description string, scopes []string, role string, run fun
 			}
 			result, err := run(ctx, &Call{tool: &tool, deps: d, caller: caller}, in)
 			if err != nil {
-				return nil, nil, explain(ctx, d.Logger, &tool, err)
+				return nil, nil, failure(ctx, req, d, &tool, err)
 			}
 			return nil, result, nil
 		})
