@@ -17,7 +17,9 @@
 // [Call.Get] does the on-behalf-of exchange for exactly the tool's scopes (MSAL then serves later
 // calls from its cache, since Entra returns every scope the user consented to) and the Graph GET.
 // Errors become tool results with IsError set and a message that says what to do: missing consent
-// names the permission, throttling says when to retry. Panics are caught and logged; the client
+// names the permission and links to Entra's consent prompt (Deps.ConsentURL), throttling says
+// when to retry. A client that declared URL-mode elicitation gets missing consent as go-sdk's
+// URL-elicitation-required error (-32042) with that link instead. Panics are caught and logged; the client
 // only sees a request id.
 package graphtools
 
