@@ -84,6 +84,9 @@ type GatewayOptions struct {
 	// Keys overrides the token keys: current first, then previous (a rotated gateway).
 	// Default: Stack.Keys.
 	Keys []tokenformat.Key
+	// OmitRetryAfterHeader: the emulator's rate limits answer without their own Retry-After
+	// header (apimemu.Options), so tests show the policies set it themselves.
+	OmitRetryAfterHeader bool
 }
 
 // Stack is a running local gateway with its backends.
@@ -249,13 +252,14 @@ func (s *Stack) StartGateway(ctx context.Context, g GatewayOptions) (*apimemu.Ga
 	}
 	url := fmt.Sprintf("https://127.0.0.1:%d", freeport.Port(ln))
 	gw, err := apimemu.Start(ctx, &apimemu.Options{
-		NamedValues: s.NamedValues(url, g),
-		MSIEndpoint: s.MSI.Endpoint(),
-		MSIHeader:   s.MSI.Header(),
-		TLS:         tlsCfg,
-		Listener:    ln,
-		Stdout:      s.opts.Stdout,
-		Stderr:      s.opts.Stderr,
+		OmitRetryAfterHeader: g.OmitRetryAfterHeader,
+		NamedValues:          s.NamedValues(url, g),
+		MSIEndpoint:          s.MSI.Endpoint(),
+		MSIHeader:            s.MSI.Header(),
+		TLS:                  tlsCfg,
+		Listener:             ln,
+		Stdout:               s.opts.Stdout,
+		Stderr:               s.opts.Stderr,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("localstack: APIM emulator: %w", err)
