@@ -62,7 +62,8 @@ func getGatewayStack(t *testing.T) *gatewayStack {
 // newGatewayStack starts the local stack with its first gateway and the three extra ones
 // (short token lifetime, low rate limits, rotated keys).
 func newGatewayStack() (*gatewayStack, error) {
-	st, err := localstack.Start(context.Background(), &localstack.Options{ExtraGateways: 3})
+	// A fifth port is reserved for the CIMD gateway (gateway_cimd_test.go), started on first use.
+	st, err := localstack.Start(context.Background(), &localstack.Options{ExtraGateways: 4})
 	if err != nil {
 		return nil, err
 	}

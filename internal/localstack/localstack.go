@@ -16,6 +16,7 @@
 package localstack
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -87,6 +88,11 @@ type GatewayOptions struct {
 	// OmitRetryAfterHeader: the emulator's rate limits answer without their own Retry-After
 	// header (apimemu.Options), so tests show the policies set it themselves.
 	OmitRetryAfterHeader bool
+	// FunctionBaseURL replaces the function app's URL (named value function-base-url) for this
+	// gateway. Default: the stack's Functions host stand-in. Tests that need a state service
+	// configured in Go (the CIMD fetcher's loopback switch, which no setting reaches) put their
+	// own host stand-in there.
+	FunctionBaseURL string
 }
 
 // Stack is a running local gateway with its backends.
@@ -289,7 +295,7 @@ func (s *Stack) NamedValues(gatewayURL string, g GatewayOptions) map[string]stri
 	return map[string]string{
 		"gateway-url":               gatewayURL,
 		"mcp-resource-url":          gatewayURL + "/mcp",
-		"function-base-url":         s.Host.URL(),
+		"function-base-url":         cmp.Or(g.FunctionBaseURL, s.Host.URL()),
 		"function-key":              s.FunctionKey,
 		"entra-authority-host":      s.Entra.URL() + "/",
 		"entra-tenant-id":           s.Entra.TenantID(),
