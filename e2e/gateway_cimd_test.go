@@ -194,6 +194,32 @@ func (doc *document) serve(w http.ResponseWriter, r *http.Request) {
 
 const cimdRedirect = "https://cimd-app.example/oauth/callback"
 
+// documentClient publishes a switchable document (max-age 600 s) naming a client at path,
+// returning its client_id and the document.
+func documentClient(c *cimdGateway, path, name, etag string) (string, *document) {
+	doc := &document{maxAge: "600"}
+	clientID := c.docs.handle(path, doc.serve)
+	doc.set(metadataDoc(clientID, name, cimdRedirect), etag)
+	return clientID, doc
+}
+
+// redeem exchanges the code of an approved authorization f at the CIMD gateway.
+func redeem(t *testing.T, g *gatewayStack, c *cimdGateway, clientID string, f flow, p pkce) map[string]any {
+	t.Helper()
+	if f.Redirect == nil || f.Redirect.Scheme+"://"+f.Redirect.Host+f.Redirect.Path != cimdRedirect {
+		t.Fatalf("authorization did not return to the document's redirect URI: %v", f)
+	}
+	code := f.Redirect.Query().Get("code")
+	remember(code)
+	st, tok := g.postForm(t, c.URL()+"/token", url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {cimdRedirect},
+		"client_id": {clientID}, "code_verifier": {p.verifier}, "resource": {c.URL() + "/mcp"}})
+	if st != http.StatusOK {
+		t.Fatalf("token: %d %v", st, tok["error"])
+	}
+	remember(tok["access_token"].(string), tok["refresh_token"].(string))
+	return tok
+}
+
 // cimdAuthorize runs an authorization for the document client at the CIMD gateway, approving
 // the consent page unless decision is "".
 func cimdAuthorize(t *testing.T, g *gatewayStack, c *cimdGateway, clientID, redirect, decision string, p pkce) flow {
@@ -215,9 +241,7 @@ func wantAuthorizePage(t *testing.T, f flow, code, detail string) {
 func TestGatewayCIMDSignIn(t *testing.T) {
 	g := getGatewayStack(t)
 	c := getCIMDGateway(t, g)
-	doc := &document{maxAge: "600"}
-	clientID := c.docs.handle("/signin/client.json", doc.serve)
-	doc.set(metadataDoc(clientID, "CIMD Test App", cimdRedirect), `"signin-1"`)
+	clientID, _ := documentClient(c, "/signin/client.json", "CIMD Test App", `"signin-1"`)
 
 	page := cimdAuthorize(t, g, c, clientID, cimdRedirect, "", newPKCE())
 	if page.Status != http.StatusOK || !strings.Contains(page.Body, `<span id="client-name">CIMD Test App</span>`) ||
@@ -226,19 +250,8 @@ func TestGatewayCIMDSignIn(t *testing.T) {
 	}
 
 	p := newPKCE()
-	f := cimdAuthorize(t, g, c, clientID, cimdRedirect, "approve", p)
-	if f.Redirect == nil || f.Redirect.Scheme+"://"+f.Redirect.Host+f.Redirect.Path != cimdRedirect {
-		t.Fatalf("authorization did not return to the document's redirect URI: %v", f)
-	}
-	code := f.Redirect.Query().Get("code")
-	remember(code)
-	st, tok := g.postForm(t, c.URL()+"/token", url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {cimdRedirect},
-		"client_id": {clientID}, "code_verifier": {p.verifier}, "resource": {c.URL() + "/mcp"}})
-	if st != http.StatusOK {
-		t.Fatalf("token: %d %v", st, tok["error"])
-	}
+	tok := redeem(t, g, c, clientID, cimdAuthorize(t, g, c, clientID, cimdRedirect, "approve", p), p)
 	access, refresh := tok["access_token"].(string), tok["refresh_token"].(string)
-	remember(access, refresh)
 
 	cs, err := g.connectGateway(t, c.URL()+"/mcp", access)
 	if err != nil {
@@ -249,7 +262,7 @@ func TestGatewayCIMDSignIn(t *testing.T) {
 		t.Fatalf("tools/call: %v %.300s", err, resultText(res))
 	}
 
-	st, tok = g.postForm(t, c.URL()+"/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}, "client_id": {clientID}})
+	st, tok := g.postForm(t, c.URL()+"/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}, "client_id": {clientID}})
 	if st != http.StatusOK {
 		t.Fatalf("refresh: %d %v", st, tok["error"])
 	}
@@ -266,24 +279,12 @@ func TestGatewayCIMDSignIn(t *testing.T) {
 func TestGatewayCIMDDocumentChanges(t *testing.T) {
 	g := getGatewayStack(t)
 	c := getCIMDGateway(t, g)
-	doc := &document{maxAge: "600"}
-	clientID := c.docs.handle("/changing/client.json", doc.serve)
-	doc.set(metadataDoc(clientID, "Before", cimdRedirect), `"v1"`)
+	clientID, doc := documentClient(c, "/changing/client.json", "Before", `"v1"`)
 
 	p := newPKCE()
 	f := cimdAuthorize(t, g, c, clientID, cimdRedirect, "approve", p)
-	if f.Redirect == nil {
-		t.Fatalf("authorize: %v", f)
-	}
-	code := f.Redirect.Query().Get("code")
-	remember(code)
 	doc.set(metadataDoc(clientID, "After", "https://elsewhere.example/cb"), `"v2"`)
-	st, tok := g.postForm(t, c.URL()+"/token", url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {cimdRedirect},
-		"client_id": {clientID}, "code_verifier": {p.verifier}, "resource": {c.URL() + "/mcp"}})
-	if st != http.StatusOK {
-		t.Fatalf("token after the document changed: %d %v", st, tok["error"])
-	}
-	remember(tok["access_token"].(string), tok["refresh_token"].(string))
+	redeem(t, g, c, clientID, f, p) // the code keeps what authorize bound
 
 	// Within max-age the cached document still applies.
 	if page := cimdAuthorize(t, g, c, clientID, cimdRedirect, "", newPKCE()); !strings.Contains(page.Body, `<span id="client-name">Before</span>`) {
@@ -307,9 +308,7 @@ func TestGatewayCIMDDocumentChanges(t *testing.T) {
 func TestGatewayCIMDCaching(t *testing.T) {
 	g := getGatewayStack(t)
 	c := getCIMDGateway(t, g)
-	doc := &document{maxAge: "600"}
-	clientID := c.docs.handle("/cached/client.json", doc.serve)
-	doc.set(metadataDoc(clientID, "Cached", cimdRedirect), `"c1"`)
+	clientID, _ := documentClient(c, "/cached/client.json", "Cached", `"c1"`)
 	consent := func() {
 		t.Helper()
 		if page := cimdAuthorize(t, g, c, clientID, cimdRedirect, "", newPKCE()); page.Status != http.StatusOK || !strings.Contains(page.Body, "Cached") {
@@ -329,9 +328,10 @@ func TestGatewayCIMDCaching(t *testing.T) {
 		t.Fatalf("after max-age: %d requests, want one revalidation with If-None-Match", len(asked))
 	}
 
-	long := &document{maxAge: "31536000"} // a year: cut to 24 h
-	longID := c.docs.handle("/cached/long.json", long.serve)
-	long.set(metadataDoc(longID, "Long", cimdRedirect), `"l1"`)
+	longID, long := documentClient(c, "/cached/long.json", "Long", `"l1"`)
+	long.mu.Lock()
+	long.maxAge = "31536000" // a year: cut to 24 h
+	long.mu.Unlock()
 	cimdAuthorize(t, g, c, longID, cimdRedirect, "", newPKCE())
 	c.advance(23 * time.Hour)
 	cimdAuthorize(t, g, c, longID, cimdRedirect, "", newPKCE())
@@ -352,9 +352,7 @@ func TestGatewayCIMDRefusals(t *testing.T) {
 	g := getGatewayStack(t)
 	c := getCIMDGateway(t, g)
 
-	doc := &document{maxAge: "600"}
-	clientID := c.docs.handle("/refusals/client.json", doc.serve)
-	doc.set(metadataDoc(clientID, "Refusals", cimdRedirect), `"r1"`)
+	clientID, _ := documentClient(c, "/refusals/client.json", "Refusals", `"r1"`)
 	wantAuthorizePage(t, cimdAuthorize(t, g, c, clientID, "https://cimd-app.example/other", "", newPKCE()), "invalid_redirect_uri", "")
 
 	bigID := c.docs.url + "/refusals/big.json"
