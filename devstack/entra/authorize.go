@@ -28,6 +28,10 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := r.Form
+	if s.isPublicClient(p.Get("client_id")) {
+		s.publicAuthorize(w, r, p) // publicclient.go
+		return
+	}
 	if p.Get("client_id") != s.opts.APIClientID {
 		s.errorPage(w, http.StatusBadRequest, 700016, "Application with identifier '"+p.Get("client_id")+
 			"' was not found in the directory. Only the API app '"+s.opts.APIClientID+"' may sign users in here.")
@@ -52,16 +56,8 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		fail("invalid_request", 900144, "response_mode '"+rm+"' is not supported here; use 'query'.")
 		return
 	}
-	if p.Get("code_challenge") == "" {
-		fail("invalid_request", 9002325, "Proof Key for Code Exchange is required: send code_challenge and code_challenge_method=S256.")
-		return
-	}
-	if p.Get("code_challenge_method") != "S256" {
-		fail("invalid_request", 5000310, "code_challenge_method must be 'S256'; 'plain' and others are refused.")
-		return
-	}
-	if !s256Challenge.MatchString(p.Get("code_challenge")) {
-		fail("invalid_request", 501491, "Invalid size of Code_Challenge parameter: an S256 challenge is 43 base64url characters.")
+	if e := pkceProblem(p); e != nil {
+		fail(e.err, e.code, e.msg)
 		return
 	}
 	sr, e := s.parseScopes(p.Get("scope"))
@@ -106,6 +102,19 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	s.addGraphConsent(upn, sr.graphScopeNames())
 	s.counts.signIns.Add(1)
 	s.redirect(w, redirect, url.Values{"code": {code}, "state": {p.Get("state")}})
+}
+
+// pkceProblem checks the PKCE parameters of an authorization request (S256 only).
+func pkceProblem(p url.Values) *aadError {
+	switch {
+	case p.Get("code_challenge") == "":
+		return badRequest("invalid_request", 9002325, "Proof Key for Code Exchange is required: send code_challenge and code_challenge_method=S256.")
+	case p.Get("code_challenge_method") != "S256":
+		return badRequest("invalid_request", 5000310, "code_challenge_method must be 'S256'; 'plain' and others are refused.")
+	case !s256Challenge.MatchString(p.Get("code_challenge")):
+		return badRequest("invalid_request", 501491, "Invalid size of Code_Challenge parameter: an S256 challenge is 43 base64url characters.")
+	}
+	return nil
 }
 
 // redirect sends the browser to target with params added to its query.

@@ -113,6 +113,14 @@ type Options struct {
 	GraphResource string
 	// Now is the clock; tests may move it. Default time.Now.
 	Now func() time.Time
+
+	// PublicClientID is the app registration of local (stdio) mode, a public client: no client
+	// authentication, http loopback redirect URIs on any port (RFC 8252), the device-code
+	// grant, Graph scopes only (publicclient.go). Default DefaultPublicClientID.
+	PublicClientID string
+	// DeviceCodeLifetime bounds a device code (default 15 min); DeviceCodeInterval is the
+	// polling interval clients must keep, faster polls get slow_down (default 1 s).
+	DeviceCodeLifetime, DeviceCodeInterval time.Duration
 }
 
 // Server is a running stand-in. All methods are safe for concurrent use.
@@ -129,6 +137,8 @@ type Server struct {
 	fics    []FederatedCredential
 	codes   map[string]*authCode
 	refresh map[string]*grant
+
+	pub publicState // the public client's consent, device codes and counters
 }
 
 // Start listens on opts.Addr and serves until Close.
@@ -170,6 +180,7 @@ func Start(opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	publicDefaults(&opts)
 	s := &Server{
 		opts:    opts,
 		users:   map[string]*User{},
@@ -276,6 +287,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET "+p+"/oauth2/v2.0/authorize", s.handleAuthorize)
 	mux.HandleFunc("POST "+p+"/oauth2/v2.0/authorize", s.handleAuthorize)
 	mux.HandleFunc(p+"/oauth2/v2.0/token", s.handleToken)
+	s.publicRoutes(mux, p)
 	mux.HandleFunc("/", s.handleUnknown)
 	return mux
 }

@@ -96,6 +96,14 @@ func (s *Server) errorPage(w http.ResponseWriter, status, code int, msg string) 
 }
 
 func (s *Server) renderPage(w http.ResponseWriter, status int, d pageData) {
+	setPageHeaders(w, "")
+	w.WriteHeader(status)
+	_ = pageTmpl.Execute(w, d)
+}
+
+// setPageHeaders sets the headers of every HTML page; scriptSrc is the CSP source of the one
+// inline script a page may have ("" = none).
+func setPageHeaders(w http.ResponseWriter, scriptSrc string) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
@@ -103,9 +111,11 @@ func (s *Server) renderPage(w http.ResponseWriter, status int, d pageData) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	// No form-action: browsers apply it to the redirect after the POST, which
 	// goes to the client's origin. No scripts at all.
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src "+pageStyleSrc+"; frame-ancestors 'none'")
-	w.WriteHeader(status)
-	_ = pageTmpl.Execute(w, d)
+	csp := "default-src 'none'; style-src " + pageStyleSrc + "; frame-ancestors 'none'"
+	if scriptSrc != "" {
+		csp += "; script-src " + scriptSrc
+	}
+	h.Set("Content-Security-Policy", csp)
 }
 
 // pageStyle is the pages' stylesheet. Font names are unquoted (valid CSS for names made of words).

@@ -53,6 +53,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form := r.PostForm
+	if s.isPublicClient(form.Get("client_id")) {
+		s.publicToken(w, form) // publicclient.go
+		return
+	}
 	gt := form.Get("grant_type")
 	switch gt {
 	case grantAuthCode:
@@ -92,9 +96,20 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) redeemCode(form url.Values) (map[string]any, *aadError) {
+	ac, u, e := s.takeCode(form)
+	if e != nil {
+		return nil, e
+	}
+	g := &grant{clientID: ac.clientID, upn: ac.upn, openid: slices.Contains(ac.scopes.oidc, "openid")}
+	return s.apiTokenResponse(u, g, ac.nonce, form.Get("client_info") == "1"), nil
+}
+
+// takeCode consumes the authorization code of a token request and checks it against the
+// request: client, redirect URI, PKCE verifier, user.
+func (s *Server) takeCode(form url.Values) (*authCode, User, *aadError) {
 	code := form.Get("code")
 	if code == "" {
-		return nil, badRequest("invalid_request", 900144, "The request body must contain the following parameter: 'code'.")
+		return nil, User{}, badRequest("invalid_request", 900144, "The request body must contain the following parameter: 'code'.")
 	}
 	s.mu.Lock()
 	ac := s.codes[code]
@@ -106,50 +121,36 @@ func (s *Server) redeemCode(form url.Values) (map[string]any, *aadError) {
 	s.mu.Unlock()
 	switch {
 	case ac == nil:
-		return nil, badRequest("invalid_grant", 9002313, "Invalid request. Request is malformed or invalid: the authorization code is unknown.")
+		return nil, User{}, badRequest("invalid_grant", 9002313, "Invalid request. Request is malformed or invalid: the authorization code is unknown.")
 	case replay:
-		return nil, badRequest("invalid_grant", 54005, "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.")
+		return nil, User{}, badRequest("invalid_grant", 54005, "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.")
 	case s.now().After(ac.expires):
-		return nil, badRequest("invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.")
+		return nil, User{}, badRequest("invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.")
 	case ac.clientID != form.Get("client_id"):
-		return nil, badRequest("invalid_grant", 70000, "Provided grant is invalid or malformed: the code was issued to another client.")
+		return nil, User{}, badRequest("invalid_grant", 70000, "Provided grant is invalid or malformed: the code was issued to another client.")
 	case ac.redirectURI != form.Get("redirect_uri"):
-		return nil, badRequest("invalid_grant", 500112, "The reply address '%s' does not match the reply address '%s' provided when requesting Authorization code.",
+		return nil, User{}, badRequest("invalid_grant", 500112, "The reply address '%s' does not match the reply address '%s' provided when requesting Authorization code.",
 			form.Get("redirect_uri"), ac.redirectURI)
 	}
 	verifier := form.Get("code_verifier")
 	if verifier == "" {
-		return nil, badRequest("invalid_grant", 9002325, "Proof Key for Code Exchange is required for this authorization code redemption: send code_verifier.")
+		return nil, User{}, badRequest("invalid_grant", 9002325, "Proof Key for Code Exchange is required for this authorization code redemption: send code_verifier.")
 	}
 	sum := sha256.Sum256([]byte(verifier))
 	if subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(ac.challenge)) != 1 {
-		return nil, badRequest("invalid_grant", 501481, "The Code_Verifier does not match the code_challenge supplied in the authorization request.")
+		return nil, User{}, badRequest("invalid_grant", 501481, "The Code_Verifier does not match the code_challenge supplied in the authorization request.")
 	}
 	u, ok := s.User(ac.upn)
 	if !ok {
-		return nil, badRequest("invalid_grant", 50034, "The user account does not exist in the '%s' directory.", s.opts.TenantID)
+		return nil, User{}, badRequest("invalid_grant", 50034, "The user account does not exist in the '%s' directory.", s.opts.TenantID)
 	}
-	g := &grant{clientID: ac.clientID, upn: ac.upn, openid: slices.Contains(ac.scopes.oidc, "openid")}
-	return s.apiTokenResponse(u, g, ac.nonce, form.Get("client_info") == "1"), nil
+	return ac, u, nil
 }
 
 func (s *Server) redeemRefresh(form url.Values) (map[string]any, *aadError) {
-	rt := form.Get("refresh_token")
-	if rt == "" {
-		return nil, badRequest("invalid_request", 900144, "The request body must contain the following parameter: 'refresh_token'.")
-	}
-	s.mu.Lock()
-	g := s.refresh[rt]
-	s.mu.Unlock()
-	if g == nil || s.now().After(g.expires) {
-		return nil, badRequest("invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity or was already redeemed. Send a new interactive authorization request for this user and resource.")
-	}
-	if g.clientID != form.Get("client_id") {
-		return nil, badRequest("invalid_grant", 70000, "Provided grant is invalid or malformed: the refresh token was issued to another client.")
-	}
-	u, ok := s.User(g.upn)
-	if !ok {
-		return nil, badRequest("invalid_grant", 50034, "The user account does not exist in the '%s' directory.", s.opts.TenantID)
+	rt, g, u, e := s.findRefresh(form)
+	if e != nil {
+		return nil, e
 	}
 	sr, e := s.parseScopes(form.Get("scope"))
 	if e != nil {
@@ -166,20 +167,50 @@ func (s *Server) redeemRefresh(form url.Values) (map[string]any, *aadError) {
 			return nil, e // a failed redemption leaves the refresh token usable, as in Entra
 		}
 	}
-	// Rotation: the token is good for one successful redemption; of two
-	// concurrent redemptions only the first claims it.
-	s.mu.Lock()
-	claimed := s.refresh[rt] == g
-	delete(s.refresh, rt)
-	s.mu.Unlock()
-	if !claimed {
-		return nil, badRequest("invalid_grant", 70008, "The provided refresh token was already redeemed. Send a new interactive authorization request for this user and resource.")
+	if e := s.claimRefresh(rt, g); e != nil {
+		return nil, e
 	}
 	if len(graphScopes) > 0 {
 		return s.graphTokenResponse(u, graphScopes, g, clientInfo)
 	}
 	next := &grant{clientID: g.clientID, upn: g.upn, openid: g.openid || slices.Contains(sr.oidc, "openid")}
 	return s.apiTokenResponse(u, next, "", clientInfo), nil
+}
+
+// findRefresh looks up the refresh token of a token request and checks that it is live, was
+// issued to the requesting client and names a known user.
+func (s *Server) findRefresh(form url.Values) (string, *grant, User, *aadError) {
+	rt := form.Get("refresh_token")
+	if rt == "" {
+		return "", nil, User{}, badRequest("invalid_request", 900144, "The request body must contain the following parameter: 'refresh_token'.")
+	}
+	s.mu.Lock()
+	g := s.refresh[rt]
+	s.mu.Unlock()
+	if g == nil || s.now().After(g.expires) {
+		return "", nil, User{}, badRequest("invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity or was already redeemed. Send a new interactive authorization request for this user and resource.")
+	}
+	if g.clientID != form.Get("client_id") {
+		return "", nil, User{}, badRequest("invalid_grant", 70000, "Provided grant is invalid or malformed: the refresh token was issued to another client.")
+	}
+	u, ok := s.User(g.upn)
+	if !ok {
+		return "", nil, User{}, badRequest("invalid_grant", 50034, "The user account does not exist in the '%s' directory.", s.opts.TenantID)
+	}
+	return rt, g, u, nil
+}
+
+// claimRefresh rotates a refresh token: it is good for one successful redemption; of two
+// concurrent redemptions only the first claims it.
+func (s *Server) claimRefresh(rt string, g *grant) *aadError {
+	s.mu.Lock()
+	claimed := s.refresh[rt] == g
+	delete(s.refresh, rt)
+	s.mu.Unlock()
+	if !claimed {
+		return badRequest("invalid_grant", 70008, "The provided refresh token was already redeemed. Send a new interactive authorization request for this user and resource.")
+	}
+	return nil
 }
 
 // onBehalfOf exchanges a user's token for our API for a Graph token.
