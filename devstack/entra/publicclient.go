@@ -36,6 +36,8 @@ import (
 // DefaultPublicClientID is the public client used when Options.PublicClientID is empty.
 const DefaultPublicClientID = "b7e4d2a1-6c3f-4e8b-9a5d-2f1e0c7b3a94"
 
+// grantDeviceCode is RFC 8628's grant type; Entra also takes the short "device_code", which
+// MSAL Go sends.
 const grantDeviceCode = "urn:ietf:params:oauth:grant-type:device_code"
 
 // publicState is the public client's part of the server.
@@ -278,7 +280,7 @@ func (s *Server) publicToken(w http.ResponseWriter, form url.Values) {
 	case grantRefresh:
 		s.counts.refresh.Add(1)
 		resp, e = s.publicRedeemRefresh(form)
-	case grantDeviceCode:
+	case grantDeviceCode, "device_code":
 		s.pub.polls.Add(1)
 		resp, e = s.publicRedeemDevice(form)
 	default:
