@@ -122,16 +122,7 @@ func Load(get func(string) string) (Config, error) {
 		c.Port = p
 	}
 
-	guid := func(name, what string) string {
-		v := val(name)
-		switch {
-		case v == "":
-			bad(name, "is required: %s, a GUID like 00000000-0000-0000-0000-000000000000", what)
-		case !guidRE.MatchString(v):
-			bad(name, "must be a GUID like 00000000-0000-0000-0000-000000000000 (%s), got %q", what, v)
-		}
-		return strings.ToLower(v)
-	}
+	guid := func(name, what string) string { return guidVar(val, bad, name, what) }
 	c.TenantID = guid("AZURE_TENANT_ID", "the Entra tenant ID")
 	c.AppClientID = guid("ENTRA_APP_CLIENT_ID", "the client ID of the API's app registration")
 	c.ManagedIdentityID = guid("AZURE_CLIENT_ID", "the client ID of the function's user-assigned managed identity")
@@ -149,25 +140,7 @@ func Load(get func(string) string) (Config, error) {
 		bad("FIC_AUDIENCE", "must be a single audience URI such as api://AzureADTokenExchange, got %q", c.FICAudience)
 	}
 
-	c.GraphEndpoint = strings.TrimSuffix(hostURL(orDefault("GRAPH_ENDPOINT", "https://graph.microsoft.com"), "GRAPH_ENDPOINT", false, bad), "/")
-
-	c.GraphResource = defaultGraphResource(c.GraphEndpoint)
-	if v := val("GRAPH_RESOURCE"); v != "" {
-		c.GraphResource = strings.TrimSuffix(hostURL(v, "GRAPH_RESOURCE", false, bad), "/")
-	}
-
-	c.GraphMaxRetryWait = 30 * time.Second
-	if v := val("GRAPH_MAX_RETRY_WAIT"); v != "" {
-		d, err := time.ParseDuration(v)
-		switch {
-		case err != nil:
-			bad("GRAPH_MAX_RETRY_WAIT", "must be a Go duration such as 30s or 2m, got %q", v)
-		case d < 0 || d > MaxGraphRetryWait:
-			bad("GRAPH_MAX_RETRY_WAIT", "must be between 0s and %s (responses are cut at 230 s), got %s", MaxGraphRetryWait, d)
-		default:
-			c.GraphMaxRetryWait = d
-		}
-	}
+	c.GraphEndpoint, c.GraphResource, c.GraphMaxRetryWait = graphVars(val, bad)
 
 	c.ResourceMetadata = val("MCP_RESOURCE_METADATA_URL")
 	if c.ResourceMetadata == "" {
@@ -195,18 +168,7 @@ func Load(get func(string) string) (Config, error) {
 		}
 	}
 
-	switch lv := strings.ToLower(orDefault("LOG_LEVEL", "info")); lv {
-	case "debug":
-		c.LogLevel = slog.LevelDebug
-	case "info":
-		c.LogLevel = slog.LevelInfo
-	case "warn", "warning":
-		c.LogLevel = slog.LevelWarn
-	case "error":
-		c.LogLevel = slog.LevelError
-	default:
-		bad("LOG_LEVEL", "must be one of debug, info, warn, error, got %q", lv)
-	}
+	c.LogLevel = logLevelVar(orDefault("LOG_LEVEL", "info"), bad)
 
 	c.Store = loadStore(get, &errs)
 
@@ -214,6 +176,66 @@ func Load(get func(string) string) (Config, error) {
 		return c, fmt.Errorf("invalid configuration (%d problem(s); see README \"Configuration\"):\n  %w", len(errs), joinLines(errs))
 	}
 	return c, nil
+}
+
+// badFunc records one configuration problem: the variable's name and what is wrong with it.
+type badFunc = func(name, format string, args ...any)
+
+// guidVar reads a required GUID variable (lower-cased).
+func guidVar(val func(string) string, bad badFunc, name, what string) string {
+	v := val(name)
+	switch {
+	case v == "":
+		bad(name, "is required: %s, a GUID like 00000000-0000-0000-0000-000000000000", what)
+	case !guidRE.MatchString(v):
+		bad(name, "must be a GUID like 00000000-0000-0000-0000-000000000000 (%s), got %q", what, v)
+	}
+	return strings.ToLower(v)
+}
+
+// graphVars reads GRAPH_ENDPOINT, GRAPH_RESOURCE and GRAPH_MAX_RETRY_WAIT.
+func graphVars(val func(string) string, bad badFunc) (endpoint, resource string, maxWait time.Duration) {
+	endpoint = val("GRAPH_ENDPOINT")
+	if endpoint == "" {
+		endpoint = "https://graph.microsoft.com"
+	}
+	endpoint = strings.TrimSuffix(hostURL(endpoint, "GRAPH_ENDPOINT", false, bad), "/")
+
+	resource = defaultGraphResource(endpoint)
+	if v := val("GRAPH_RESOURCE"); v != "" {
+		resource = strings.TrimSuffix(hostURL(v, "GRAPH_RESOURCE", false, bad), "/")
+	}
+
+	maxWait = 30 * time.Second
+	if v := val("GRAPH_MAX_RETRY_WAIT"); v != "" {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil:
+			bad("GRAPH_MAX_RETRY_WAIT", "must be a Go duration such as 30s or 2m, got %q", v)
+		case d < 0 || d > MaxGraphRetryWait:
+			bad("GRAPH_MAX_RETRY_WAIT", "must be between 0s and %s (responses are cut at 230 s), got %s", MaxGraphRetryWait, d)
+		default:
+			maxWait = d
+		}
+	}
+	return endpoint, resource, maxWait
+}
+
+// logLevelVar parses LOG_LEVEL.
+func logLevelVar(v string, bad badFunc) slog.Level {
+	switch lv := strings.ToLower(v); lv {
+	case "debug":
+		return slog.LevelDebug
+	case "info":
+		return slog.LevelInfo
+	case "warn", "warning":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	default:
+		bad("LOG_LEVEL", "must be one of debug, info, warn, error, got %q", lv)
+		return slog.LevelInfo
+	}
 }
 
 // joinLines joins errors one per line, indented, keeping them matchable with errors.Is.

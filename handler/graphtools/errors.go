@@ -111,7 +111,19 @@ func explain(ctx context.Context, log *slog.Logger, t *Tool, err error, consentU
 	if errors.As(err, &inputErr) {
 		return inputErr
 	}
+	var user UserError
+	if errors.As(err, &user) {
+		return errors.New(user.UserMessage())
+	}
 	return fmt.Errorf("%s failed (request id %s); the server logged the details", t.Name, logging.RequestID(ctx))
+}
+
+// UserError is an error whose UserMessage is written for the user and shown as the tool error,
+// e.g. a local sign-in failure (package localauth) that names the authority it could not
+// reach or the permission that was declined and how to grant it.
+type UserError interface {
+	error
+	UserMessage() string
 }
 
 // InputError is an invalid tool argument; its text goes to the client unchanged.
