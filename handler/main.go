@@ -1,5 +1,6 @@
 // Command handler is the Azure Functions custom handler: an MCP server whose tools call Microsoft
-// Graph on behalf of the signed-in user. It only wires: configuration → logger → server (package
+// Graph on behalf of the signed-in user. `handler stdio` is local mode instead (package stdio:
+// the same tools over MCP stdio, signed in with MSAL's public client). It only wires: configuration → logger → server (package
 // server assembles verifier, OBO, Graph, tools and the MCP endpoint) → listener. README.md
 // ("Configuration") lists the environment it reads.
 package main
@@ -20,12 +21,26 @@ import (
 	"example.com/graphmcp/handler/internalapi"
 	"example.com/graphmcp/handler/logging"
 	"example.com/graphmcp/handler/server"
+	"example.com/graphmcp/handler/stdio"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
-func main() { os.Exit(run()) }
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "stdio" {
+		os.Exit(runStdio(os.Args[2:]))
+	}
+	os.Exit(run())
+}
+
+// runStdio is local mode (package stdio): MCP over standard input/output on a developer's
+// machine, signed in with MSAL's public client.
+func runStdio(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return stdio.Main(ctx, args, stdio.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}, version)
+}
 
 func run() int {
 	cfg, err := config.Load(os.Getenv)

@@ -318,17 +318,13 @@ func (h *Handler) serverFor(r *http.Request) *mcp.Server {
 	if s, ok := h.servers.Load(mask); ok {
 		return s.(*mcp.Server)
 	}
-	s := mcp.NewServer(&mcp.Implementation{Name: "graphmcp", Title: "Microsoft Graph tools", Version: h.opts.Version}, &mcp.ServerOptions{
-		Instructions: "Tools that read the signed-in user's Microsoft 365 data through Microsoft Graph, on the user's behalf.",
-		Logger:       h.opts.sdkLogger,
-		SchemaCache:  h.schemas,
-		Capabilities: &mcp.ServerCapabilities{Logging: &mcp.LoggingCapabilities{}, Tools: &mcp.ToolCapabilities{}},
-	})
+	var tools []graphtools.Tool
 	for i, t := range h.opts.Tools {
 		if mask&(1<<i) != 0 {
-			t.AddTo(s, h.opts.Deps)
+			tools = append(tools, t)
 		}
 	}
+	s := NewSDKServer(tools, h.opts.Deps, h.opts.Version, h.opts.sdkLogger, h.schemas)
 	h.servers.Store(mask, s)
 	return s
 }

@@ -65,6 +65,9 @@ func (e *RefusedError) Error() string {
 	return fmt.Sprintf("token cache %s %s; it was left untouched. Delete it (you will sign in again) or fix it, then restart", e.Path, e.Reason)
 }
 
+// UserMessage is the refusal as a tool error shows it.
+func (e *RefusedError) UserMessage() string { return e.Error() }
+
 // File is the cache file. It implements cache.ExportReplace; safe for concurrent use.
 type File struct {
 	path string
