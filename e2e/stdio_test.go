@@ -123,6 +123,11 @@ func (l *localEnv) watchStderr(t *testing.T, deny bool) *stderrUser {
 				code := scripteduser.UserCode(line)
 				go func() { // approve while MSAL polls
 					defer cancel()
+					// A person takes a moment to type the code: MSAL polls meanwhile and
+					// is told authorization_pending / slow_down.
+					for l.ds.Entra.PublicCounts().Polls < 2 && ctx.Err() == nil {
+						time.Sleep(20 * time.Millisecond)
+					}
 					if err := l.user(s.deny).ApproveDevice(ctx, l.ds.Entra.DeviceLoginURL(), code); err != nil {
 						t.Errorf("device code: %v", err)
 					}
@@ -513,25 +518,21 @@ func TestStdioInspectorCLI(t *testing.T) {
 	defer stop()
 
 	var list struct {
-		Tools []struct{ Name string } `json:"tools"`
+		Result mcp.ListToolsResult `json:"result"`
 	}
 	l.inspector(t, &list, "--method", "tools/list")
-	var names []string
-	for _, tl := range list.Tools {
-		names = append(names, tl.Name)
-	}
+	names := toolNames(list.Result.Tools)
 	slices.Sort(names)
 	if want := []string{"get_graph_user_details", "list_recent_files", "list_upcoming_events"}; !slices.Equal(names, want) {
 		t.Fatalf("tools/list = %v, want %v", names, want)
 	}
 	for _, name := range names {
 		var res struct {
-			IsError           bool           `json:"isError"`
-			StructuredContent map[string]any `json:"structuredContent"`
+			Result mcp.CallToolResult `json:"result"`
 		}
 		l.inspector(t, &res, "--method", "tools/call", "--tool-name", name)
-		if res.IsError || len(res.StructuredContent) == 0 {
-			t.Fatalf("%s: %+v", name, res)
+		if res.Result.IsError || res.Result.StructuredContent == nil {
+			t.Fatalf("%s: %s", name, resultText(&res.Result))
 		}
 	}
 	if n := l.ds.Entra.PublicCounts().SignIns; n != 3 {
@@ -539,11 +540,11 @@ func TestStdioInspectorCLI(t *testing.T) {
 	}
 	l.ds.Entra.ResetCounts()
 	var res struct {
-		IsError bool `json:"isError"`
+		Result mcp.CallToolResult `json:"result"`
 	}
 	l.inspector(t, &res, "--method", "tools/call", "--tool-name", "get_graph_user_details")
-	if n := l.ds.Entra.Counts(); res.IsError || n.TokenRequests != 0 || n.Authorize != 0 {
-		t.Fatalf("second Inspector run: isError %v, %d token requests, %d authorize; want a silent success", res.IsError, n.TokenRequests, n.Authorize)
+	if n := l.ds.Entra.Counts(); res.Result.IsError || !strings.Contains(resultText(&res.Result), "Adele Vance") || n.TokenRequests != 0 || n.Authorize != 0 {
+		t.Fatalf("second Inspector run: %s, %d token requests, %d authorize; want a silent success", resultText(&res.Result), n.TokenRequests, n.Authorize)
 	}
 }
 
