@@ -30,6 +30,7 @@ import (
 	"example.com/graphmcp/handler/graphtools"
 	"example.com/graphmcp/internal/freeport"
 	"example.com/graphmcp/internal/handlerproc"
+	"example.com/graphmcp/internal/syncbuf"
 )
 
 const adelePassword = "adele-dev-password"
@@ -152,26 +153,16 @@ func (s *stderrUser) text() string {
 }
 
 // stdoutRecorder keeps every byte the handler wrote on stdout.
-type stdoutRecorder struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (r *stdoutRecorder) Write(p []byte) (int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.buf.Write(p)
-}
+type stdoutRecorder struct{ syncbuf.Buffer }
 
 // assertJSONRPCOnly checks that stdout held nothing but JSON-RPC 2.0 messages, one per line.
 func (r *stdoutRecorder) assertJSONRPCOnly(t *testing.T) {
 	t.Helper()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for i, line := range strings.Split(strings.TrimSuffix(r.buf.String(), "\n"), "\n") {
-		if line == "" && r.buf.Len() == 0 {
-			return
-		}
+	out := r.String()
+	if out == "" {
+		return
+	}
+	for i, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
 		var m map[string]json.RawMessage
 		if err := json.Unmarshal([]byte(line), &m); err != nil || string(m["jsonrpc"]) != `"2.0"` {
 			t.Fatalf("stdout line %d is not a JSON-RPC 2.0 message: %.200q", i+1, line)
@@ -591,5 +582,3 @@ func (l *localEnv) inspector(t *testing.T, out any, args ...string) {
 		t.Fatalf("inspector %v: stdout is not the expected JSON (%v): %s", args, err, redact(string(r.Stdout)))
 	}
 }
-
-

@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 )
 
 // oauthParams are the /authorize parameters the sign-in form carries through
@@ -44,9 +43,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fail := func(errCode string, aadsts int, msg string) {
-		s.counts.addError("AADSTS" + strconv.Itoa(aadsts))
-		s.redirect(w, redirect, url.Values{"error": {errCode},
-			"error_description": {"AADSTS" + strconv.Itoa(aadsts) + ": " + msg}, "state": {p.Get("state")}})
+		s.authorizeError(w, redirect, false, p.Get("state"), &aadError{err: errCode, code: aadsts, msg: msg})
 	}
 	if p.Get("response_type") != "code" {
 		fail("unsupported_response_type", 700054, "response_type '"+p.Get("response_type")+"' is not enabled for the application; use 'code'.")

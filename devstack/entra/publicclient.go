@@ -152,11 +152,7 @@ func (s *Server) publicAuthorize(w http.ResponseWriter, r *http.Request, p url.V
 		return
 	}
 	formPost := p.Get("response_mode") == "form_post"
-	fail := func(e *aadError) {
-		s.counts.addError("AADSTS" + strconv.Itoa(e.code))
-		s.answer(w, redirect, formPost, url.Values{"error": {e.err},
-			"error_description": {"AADSTS" + strconv.Itoa(e.code) + ": " + e.msg}, "state": {p.Get("state")}})
-	}
+	fail := func(e *aadError) { s.authorizeError(w, redirect, formPost, p.Get("state"), e) }
 	if p.Get("response_type") != "code" {
 		fail(badRequest("unsupported_response_type", 700054, "response_type '%s' is not enabled for the application; use 'code'.", p.Get("response_type")))
 		return
@@ -207,6 +203,14 @@ func (s *Server) publicAuthorize(w http.ResponseWriter, r *http.Request, p url.V
 	s.counts.signIns.Add(1)
 	s.pub.signIns.Add(1)
 	s.answer(w, redirect, formPost, url.Values{"code": {code}, "state": {p.Get("state")}})
+}
+
+// authorizeError sends an authorization error response to the client, as Entra does once it
+// knows where the client is: error, "AADSTSnnnn: …" description and the state.
+func (s *Server) authorizeError(w http.ResponseWriter, redirect string, formPost bool, state string, e *aadError) {
+	s.counts.addError("AADSTS" + strconv.Itoa(e.code))
+	s.answer(w, redirect, formPost, url.Values{"error": {e.err},
+		"error_description": {"AADSTS" + strconv.Itoa(e.code) + ": " + e.msg}, "state": {state}})
 }
 
 // publicScopes parses a scope parameter of the public client: OIDC and Graph scopes only.
@@ -287,12 +291,7 @@ func (s *Server) publicToken(w http.ResponseWriter, form url.Values) {
 		e = badRequest("unsupported_grant_type", 70003,
 			"The app requested an unsupported grant type '%s'. Supported for this public client: authorization_code, refresh_token, %s.", gt, grantDeviceCode)
 	}
-	if e != nil {
-		s.writeError(w, e)
-		return
-	}
-	s.counts.issued.Add(1)
-	writeJSON(w, http.StatusOK, resp)
+	s.reply(w, resp, e)
 }
 
 func (s *Server) publicRedeemCode(form url.Values) (map[string]any, *aadError) {

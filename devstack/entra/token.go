@@ -87,6 +87,11 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	case grantJWT:
 		resp, e = s.onBehalfOf(form)
 	}
+	s.reply(w, resp, e)
+}
+
+// reply sends a token response, or the error.
+func (s *Server) reply(w http.ResponseWriter, resp map[string]any, e *aadError) {
 	if e != nil {
 		s.writeError(w, e)
 		return

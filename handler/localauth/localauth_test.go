@@ -1,13 +1,11 @@
 package localauth_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 	"example.com/graphmcp/handler/localauth"
 	"example.com/graphmcp/handler/tokencache"
 	"example.com/graphmcp/internal/freeport"
+	"example.com/graphmcp/internal/syncbuf"
 )
 
 const (
@@ -46,24 +45,15 @@ func newFixture(t *testing.T) *fixture {
 	return &fixture{ca: ca, idp: idp, cache: filepath.Join(t.TempDir(), tokencache.FileName)}
 }
 
-// syncBuf is a goroutine-safe prompt sink.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 // client is a new "process": a fresh MSAL client over the same cache file. The browser is
 // the scripted user, who accepts unless deny is set.
-func (f *fixture) client(t *testing.T, deny bool, mod func(*localauth.Options)) (*localauth.Client, *syncBuf) {
+func (f *fixture) client(t *testing.T, deny bool, mod func(*localauth.Options)) (*localauth.Client, *syncbuf.Buffer) {
 	t.Helper()
 	file, err := tokencache.Open(f.cache)
 	if err != nil {
 		t.Fatal(err)
 	}
-	prompt := &syncBuf{}
+	prompt := &syncbuf.Buffer{}
 	user := scripteduser.User{Client: f.ca.HTTPClient(), UPN: adele, Password: adelePW, Deny: deny}
 	o := &localauth.Options{
 		Authority: f.idp.Authority(), ClientID: f.idp.PublicClientID(), Cache: file,
