@@ -253,6 +253,19 @@ module entra 'modules/entra.bicep' = {
   }
 }
 
+// Local (stdio) mode's public-client app: `handler stdio` on a developer machine signs in with it
+// and calls Graph directly (README "Local (stdio) mode").
+module entraLocal 'modules/entra-local.bicep' = {
+  name: 'entra-local'
+  scope: rg
+  params: {
+    uniqueName: 'mcp-graph-local-${token}'
+    displayName: 'MCP Graph tools, local mode (${environmentName})'
+    graphScopes: graphScopes
+    grantAdminConsent: grantAdminConsent
+  }
+}
+
 var gatewayUrl = apimService.outputs.gatewayUrl
 var mcpUrl = '${gatewayUrl}/mcp'
 var resourceMetadataUrl = '${gatewayUrl}/.well-known/oauth-protected-resource/mcp'
@@ -337,4 +350,5 @@ output MCP_SERVER_URL string = mcpUrl
 output MCP_RESOURCE_METADATA_URL string = resourceMetadataUrl
 output ENTRA_APP_CLIENT_ID string = entra.outputs.appId
 output ENTRA_APP_IDENTIFIER_URI string = entra.outputs.identifierUri
+output ENTRA_LOCAL_CLIENT_ID string = entraLocal.outputs.appId
 output COSMOS_ENDPOINT string = cosmos.outputs.endpoint
