@@ -9,7 +9,8 @@ import (
 
 var update = flag.Bool("update", false, "rewrite README.md's configuration table")
 
-// TestREADME keeps README's table equal to Variables, so no variable goes undocumented.
+// TestREADME keeps README's tables equal to Variables and LocalVariables, so no variable goes
+// undocumented.
 func TestREADME(t *testing.T) {
 	const path = "../../README.md"
 	raw, err := os.ReadFile(path)
@@ -17,11 +18,17 @@ func TestREADME(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := string(raw)
-	i, j := strings.Index(s, TableBegin), strings.Index(s, TableEnd)
-	if i < 0 || j < i {
-		t.Fatalf("README.md lacks the markers %q … %q", TableBegin, TableEnd)
+	want := s
+	for _, tbl := range []struct{ begin, end, table string }{
+		{TableBegin, TableEnd, MarkdownTable()},
+		{LocalTableBegin, LocalTableEnd, MarkdownLocalTable()},
+	} {
+		i, j := strings.Index(want, tbl.begin), strings.Index(want, tbl.end)
+		if i < 0 || j < i {
+			t.Fatalf("README.md lacks the markers %q … %q", tbl.begin, tbl.end)
+		}
+		want = want[:i] + tbl.begin + "\n" + tbl.table + want[j:]
 	}
-	want := s[:i] + TableBegin + "\n" + MarkdownTable() + s[j:]
 	if want == s {
 		return
 	}
@@ -31,5 +38,5 @@ func TestREADME(t *testing.T) {
 		}
 		return
 	}
-	t.Errorf("README.md's configuration table is out of date with config.Variables; run: go test ./handler/config -run TestREADME -update")
+	t.Errorf("README.md's configuration tables are out of date with config.Variables / LocalVariables; run: go test ./handler/config -run TestREADME -update")
 }
