@@ -537,6 +537,32 @@ func TestStdioInspectorCLI(t *testing.T) {
 	if n := l.ds.Entra.Counts(); res.Result.IsError || !strings.Contains(resultText(&res.Result), "Adele Vance") || n.TokenRequests != 0 || n.Authorize != 0 {
 		t.Fatalf("second Inspector run: %s, %d token requests, %d authorize; want a silent success", resultText(&res.Result), n.TokenRequests, n.Authorize)
 	}
+
+	// Entra unreachable (and nothing cached for this cache file): the Inspector reports a tool
+	// error whose text names the authority.
+	port, err := freeport.Pick()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.env["ENTRA_AUTHORITY_HOST"] = "https://127.0.0.1:" + strconv.Itoa(port) + "/"
+	l.env["GRAPHMCP_TOKEN_CACHE"] = filepath.Join(l.dir, "other-cache.json")
+	r := l.inspectorRun(t, "--method", "tools/call", "--tool-name", "get_graph_user_details")
+	if r.Code != inspectorToolError || !strings.Contains(string(r.Stdout), "cannot reach Microsoft Entra at https://127.0.0.1:"+strconv.Itoa(port)) {
+		t.Fatalf("unreachable Entra: exit %d, stdout %s", r.Code, redact(string(r.Stdout)))
+	}
+}
+
+// inspectorRun runs the Inspector CLI on `handler stdio` and returns the outcome.
+func (l *localEnv) inspectorRun(t *testing.T, args ...string) nodeRun {
+	t.Helper()
+	full := []string{"--cli", "--transport", "stdio", "--format", "json"}
+	for k, v := range l.env {
+		full = append(full, "-e", k+"="+v)
+	}
+	full = append(full, "-e", "HOME="+l.dir)
+	full = append(full, args...)
+	full = append(full, "--", handlerproc.Binary(t), "stdio")
+	return runNode(t, "mcp-inspector", []string{"MCP_INSPECTOR_SECRET_STORE=memory"}, full...)
 }
 
 // followURLs plays the browser for the GRAPHMCP_BROWSER program: every URL it appends to
@@ -567,14 +593,7 @@ func (l *localEnv) followURLs(t *testing.T, file string) (stop func()) {
 // environment passed through -e, requires exit code 0 and decodes the JSON output.
 func (l *localEnv) inspector(t *testing.T, out any, args ...string) {
 	t.Helper()
-	full := []string{"--cli", "--transport", "stdio", "--format", "json"}
-	for k, v := range l.env {
-		full = append(full, "-e", k+"="+v)
-	}
-	full = append(full, "-e", "HOME="+l.dir)
-	full = append(full, args...)
-	full = append(full, "--", handlerproc.Binary(t), "stdio")
-	r := runNode(t, "mcp-inspector", []string{"MCP_INSPECTOR_SECRET_STORE=memory"}, full...)
+	r := l.inspectorRun(t, args...)
 	if r.Code != inspectorOK {
 		t.Fatalf("inspector %v: exit %d\nstderr: %s\nstdout: %s", args, r.Code, redact(r.Stderr), redact(string(r.Stdout)))
 	}

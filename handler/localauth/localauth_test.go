@@ -49,12 +49,17 @@ func newFixture(t *testing.T) *fixture {
 // the scripted user, who accepts unless deny is set.
 func (f *fixture) client(t *testing.T, deny bool, mod func(*localauth.Options)) (*localauth.Client, *syncbuf.Buffer) {
 	t.Helper()
+	return f.clientAs(t, adele, adelePW, deny, mod)
+}
+
+func (f *fixture) clientAs(t *testing.T, upn, password string, deny bool, mod func(*localauth.Options)) (*localauth.Client, *syncbuf.Buffer) {
+	t.Helper()
 	file, err := tokencache.Open(f.cache)
 	if err != nil {
 		t.Fatal(err)
 	}
 	prompt := &syncbuf.Buffer{}
-	user := scripteduser.User{Client: f.ca.HTTPClient(), UPN: adele, Password: adelePW, Deny: deny}
+	user := scripteduser.User{Client: f.ca.HTTPClient(), UPN: upn, Password: password, Deny: deny}
 	o := &localauth.Options{
 		Authority: f.idp.Authority(), ClientID: f.idp.PublicClientID(), Cache: file,
 		HTTPClient: f.ca.HTTPClient(), Prompt: prompt,
@@ -245,5 +250,37 @@ func TestUnreachableAuthority(t *testing.T) {
 	_, err = c.Token(context.Background(), "", []string{userRead})
 	if err == nil || !strings.Contains(err.Error(), "cannot reach Microsoft Entra at "+authority) {
 		t.Fatalf("err = %v; want it to name the authority", err)
+	}
+}
+
+// TestSeveralAccounts: with two accounts cached, a client must be told which one (--account);
+// with it, it is silent for that account; sign-out removes only that one.
+func TestSeveralAccounts(t *testing.T) {
+	f := newFixture(t)
+	const alex, alexPW = "alex@contoso.test", "alex-dev-password"
+	a, _ := f.client(t, false, nil)
+	token(t, a, userRead)
+	b, _ := f.clientAs(t, alex, alexPW, false, func(o *localauth.Options) { o.Account = alex })
+	token(t, b, userRead) // Alex is not in the cache yet: signs in, with a login hint
+	if b.Prompts() != 1 {
+		t.Fatalf("Alex's first sign-in: %d prompts", b.Prompts())
+	}
+
+	c, _ := f.client(t, false, nil)
+	_, err := c.Token(context.Background(), "", []string{userRead})
+	if err == nil || !strings.Contains(err.Error(), "several accounts (adele@contoso.test, alex@contoso.test); choose one with --account") || c.Prompts() != 0 {
+		t.Fatalf("no --account with two cached: %v (%d prompts)", err, c.Prompts())
+	}
+	f.idp.ResetCounts()
+	d, _ := f.client(t, false, func(o *localauth.Options) { o.Account = alex })
+	token(t, d, userRead)
+	if n := f.idp.Counts(); d.Prompts() != 0 || n.TokenRequests != 0 {
+		t.Fatalf("--account alex: %d prompts, %d token requests; want silent", d.Prompts(), n.TokenRequests)
+	}
+	if removed, err := d.SignOut(context.Background(), false); err != nil || len(removed) != 1 || removed[0] != alex {
+		t.Fatalf("SignOut = %v, %v", removed, err)
+	}
+	if names, _ := d.Accounts(context.Background()); len(names) != 1 || names[0] != adele {
+		t.Fatalf("accounts after signing Alex out: %v", names)
 	}
 }
