@@ -241,7 +241,7 @@ func (c *Client) interactive(ctx context.Context, scopes []string) (public.AuthR
 	if !c.o.DeviceCode {
 		var openErr error
 		open := func(u string) error {
-			fmt.Fprintf(c.o.Prompt, "graphmcp: sign in to Microsoft Entra for %s in your browser. If no browser opened, open this URL:\n%s\n", shortNames(scopes), u)
+			fmt.Fprintf(c.o.Prompt, "graphmcp: sign in to Microsoft Entra for %s in your browser. If no browser opened, open this URL:\n%s\n", strings.Join(shortNames(scopes), ", "), u)
 			openErr = c.o.OpenBrowser(u)
 			return openErr
 		}

@@ -34,6 +34,8 @@ func printBanner(w io.Writer, st *localstack.Stack, logDir string) {
 	if e2e := filepath.Join(repoRoot(), "e2e"); exists(filepath.Join(e2e, "node_modules", ".bin", "mcp-inspector")) {
 		fmt.Fprintf(w, "MCP Inspector: NODE_EXTRA_CA_CERTS=%s npx --prefix %s mcp-inspector  (transport Streamable HTTP, URL above)\n", ca, e2e)
 	}
+	fmt.Fprintf(w, "Local (stdio) mode against these stand-ins: SSL_CERT_FILE=%s AZURE_TENANT_ID=%s ENTRA_LOCAL_CLIENT_ID=%s ENTRA_AUTHORITY_HOST=%s/ GRAPH_ENDPOINT=%s GRAPHMCP_TOKEN_CACHE=%s go run ./handler stdio login --device-code\n",
+		ca, st.Entra.TenantID(), st.Entra.PublicClientID(), st.Entra.URL(), st.Graph.URL(), filepath.Join(filepath.Dir(ca), "local-token-cache.json"))
 	fmt.Fprintf(w, "Logs: %s (handler.log, gateway.log)\n", logDir)
 	fmt.Fprintln(w, "Ready. Press Ctrl-C to stop; state is kept in", filepath.Dir(ca))
 }
