@@ -395,8 +395,8 @@ func (l *localEnv) command(t *testing.T, args ...string) (string, error) {
 }
 
 // TestStdioDeviceCode: --device-code prints the code on stderr (never stdout); once the user
-// approves it the tool works; no browser was involved. Then `login` with a device code adds
-// another permission.
+// approves it the tool works; no browser was involved. Then `login`, with no browser to open
+// (no GRAPHMCP_BROWSER, no display), falls back to a device code and adds another permission.
 func TestStdioDeviceCode(t *testing.T) {
 	l := newLocalEnv(t)
 	r := l.startIO(t, false, "--device-code")
@@ -412,8 +412,11 @@ func TestStdioDeviceCode(t *testing.T) {
 	if !strings.Contains(stderr, l.ds.Entra.DeviceLoginURL()) {
 		t.Fatalf("stderr does not show the verification URL:\n%s", stderr)
 	}
-	out, err := l.command(t, "login", "--device-code", "--scopes", "Files.Read")
-	if err != nil || !strings.Contains(out, "Signed in as "+adele) || !slices.Contains(l.ds.Entra.PublicConsent(adele), "Files.Read") {
+	// No browser program and no display: login falls back to the device code by itself.
+	delete(l.env, "GRAPHMCP_BROWSER")
+	out, err := l.command(t, "login", "--scopes", "Files.Read")
+	if err != nil || !strings.Contains(out, "using the device code flow instead") || !strings.Contains(out, "Signed in as "+adele) ||
+		!slices.Contains(l.ds.Entra.PublicConsent(adele), "Files.Read") {
 		t.Fatalf("login: %v\n%s", err, out)
 	}
 }

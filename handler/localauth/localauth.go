@@ -241,8 +241,11 @@ func (c *Client) interactive(ctx context.Context, scopes []string) (public.AuthR
 	if !c.o.DeviceCode {
 		var openErr error
 		open := func(u string) error {
-			fmt.Fprintf(c.o.Prompt, "graphmcp: sign in to Microsoft Entra for %s in your browser. If no browser opened, open this URL:\n%s\n", strings.Join(shortNames(scopes), ", "), u)
-			openErr = c.o.OpenBrowser(u)
+			// The URL is printed only when a browser may have opened: once opening fails,
+			// MSAL stops its loopback listener, and the URL would lead nowhere.
+			if openErr = c.o.OpenBrowser(u); openErr == nil {
+				fmt.Fprintf(c.o.Prompt, "graphmcp: sign in to Microsoft Entra for %s in your browser. If no browser opened, open this URL:\n%s\n", strings.Join(shortNames(scopes), ", "), u)
+			}
 			return openErr
 		}
 		opts := []public.AcquireInteractiveOption{public.WithOpenURL(open)}
