@@ -75,10 +75,8 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		fail("login_required", 50058, "A silent sign-in request was sent but no user is signed in (the stand-in keeps no sessions).")
 		return
 	case r.Method == http.MethodPost:
-		u, ok := s.User(p.Get("username"))
-		if !ok || u.Password == "" || u.Password != p.Get("password") {
-			s.counts.addError("AADSTS50126")
-			s.signInPage(w, p, "Your account or password is incorrect. (AADSTS50126)")
+		u, ok := s.credentials(w, p)
+		if !ok {
 			return
 		}
 		upn = u.UserPrincipalName
@@ -99,6 +97,18 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	s.addGraphConsent(upn, sr.graphScopeNames())
 	s.counts.signIns.Add(1)
 	s.redirect(w, redirect, url.Values{"code": {code}, "state": {p.Get("state")}})
+}
+
+// credentials checks the sign-in form's user name and password; on a mismatch it shows the
+// sign-in page again with Entra's message and reports false.
+func (s *Server) credentials(w http.ResponseWriter, p url.Values) (User, bool) {
+	u, ok := s.User(p.Get("username"))
+	if !ok || u.Password == "" || u.Password != p.Get("password") {
+		s.counts.addError("AADSTS50126")
+		s.signInPage(w, p, "Your account or password is incorrect. (AADSTS50126)")
+		return User{}, false
+	}
+	return u, true
 }
 
 // pkceProblem checks the PKCE parameters of an authorization request (S256 only).

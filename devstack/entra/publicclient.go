@@ -176,10 +176,8 @@ func (s *Server) publicAuthorize(w http.ResponseWriter, r *http.Request, p url.V
 		fail(badRequest("login_required", 50058, "A silent sign-in request was sent but no user is signed in (the stand-in keeps no sessions)."))
 		return
 	case r.Method == http.MethodPost:
-		u, ok := s.User(p.Get("username"))
-		if !ok || u.Password == "" || u.Password != p.Get("password") {
-			s.counts.addError("AADSTS50126")
-			s.signInPage(w, p, "Your account or password is incorrect. (AADSTS50126)")
+		u, ok := s.credentials(w, p)
+		if !ok {
 			return
 		}
 		if p.Get("decision") == "deny" {
