@@ -135,7 +135,7 @@ func (c *Client) SignIn(ctx context.Context, scopes []string) (public.AuthResult
 	if e := c.unreachable(err); e != nil {
 		return public.AuthResult{}, e
 	}
-	if errors.As(err, new(*Error)) {
+	if isUserError(err) { // e.g. several accounts, or a refused cache file: no sign-in helps
 		return public.AuthResult{}, err
 	}
 	c.signIn.Lock()
@@ -308,6 +308,9 @@ func (c *Client) explain(err error, scopes []string) error {
 	if e := c.unreachable(err); e != nil {
 		return e
 	}
+	if isUserError(err) {
+		return err
+	}
 	msg := err.Error()
 	code := aadstsRE.FindString(msg)
 	if declinedRE.MatchString(msg) {
@@ -322,6 +325,13 @@ func (c *Client) explain(err error, scopes []string) error {
 	}
 	c.o.Logger.Warn("sign-in failed", slog.String("authority", c.o.Authority), slog.String("aadsts", code))
 	return &Error{err: err, msg: fmt.Sprintf("signing in to Microsoft Entra at %s failed (%s); check ENTRA_LOCAL_CLIENT_ID and AZURE_TENANT_ID, and that the app registration allows public-client sign-in", c.o.Authority, firstNonEmpty(code, oneLine(msg)))}
+}
+
+// isUserError reports whether err already carries a message for the user (this package's
+// errors, a refused token cache).
+func isUserError(err error) bool {
+	var ue interface{ UserMessage() string }
+	return errors.As(err, &ue)
 }
 
 // unreachable returns the *Error for a network failure reaching Entra, or nil.

@@ -64,12 +64,24 @@ func Main(ctx context.Context, args []string, sio IO, version string) int {
 	}
 	fs := flag.NewFlagSet("handler stdio "+cmd, flag.ContinueOnError)
 	fs.SetOutput(sio.Stderr)
+	fs.Usage = func() {
+		fmt.Fprint(sio.Stderr, `Local mode: the Graph tools over MCP stdio, signed in with your own account.
+  handler stdio [--account <upn>] [--device-code] [--allow-tools <names>|all]   serve MCP on stdin/stdout
+  handler stdio login [--scopes User.Read,...] [--account <upn>] [--device-code] sign in now
+  handler stdio logout [--account <upn>] [--all]                               remove the account from the token cache
+Configuration comes from the environment (README "Local (stdio) mode").
+`)
+		fs.PrintDefaults()
+	}
 	account := fs.String("account", "", "user name (UPN) of the cached account to use when there are several")
 	deviceCode := fs.Bool("device-code", false, "sign in with a device code instead of the browser")
 	allow := fs.String("allow-tools", "", "comma-separated tools that need an app role to enable locally (e.g. list_recent_mail), or all")
 	scopes := fs.String("scopes", "", "login: comma-separated Graph permissions to consent to (default: those of the enabled tools)")
 	all := fs.Bool("all", false, "logout: remove every cached account")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if fs.NArg() > 0 {
