@@ -91,7 +91,8 @@ func TestGatewayPagesDesign(t *testing.T) {
 		scenario{Name: "authorize-error", URL: authorizeURL(base, "no-such-client", "http://127.0.0.1:6274/cb", "s", newPKCE(), nil)},
 		scenario{Name: "signin", URL: consentURL["consent-loopback"], Then: "signin"},
 		scenario{Name: "signin-error", URL: consentURL["consent-loopback"], Then: "signin-error"},
-		scenario{Name: "entra-error", URL: g.Entra.AuthorizeURL() + "?" + url.Values{"client_id": {"not-our-app"}}.Encode()},
+		// The stand-in's error page echoes the unknown client_id: markup, shown as text.
+		scenario{Name: "entra-error", URL: g.Entra.AuthorizeURL() + "?" + url.Values{"client_id": {pagesHostileName}}.Encode()},
 	)
 	results := runChromiumScript(t, "pages-design.mjs", scs, "SCREENSHOT_DIR="+dir, "SIGNIN_USER="+gatewayUser,
 		"AXE="+filepath.Join(testdeps.NodeModules(t), "axe-core", "axe.min.js"))
@@ -165,6 +166,9 @@ func TestGatewayPagesDesign(t *testing.T) {
 	}
 	if e := results["authorize-error"]; !strings.Contains(fmt.Sprint(e["errorText"]), "not registered") {
 		t.Errorf("authorize error page: %q", e["errorText"])
+	}
+	if e := results["entra-error"]; !strings.Contains(fmt.Sprint(e["errorText"]), "AADSTS700016") || !strings.Contains(fmt.Sprint(e["errorText"]), pagesHostileName) {
+		t.Errorf("Entra error page for a client_id made of markup: %q", e["errorText"])
 	}
 	if e := results["signin-error"]; !strings.Contains(fmt.Sprint(e["errorText"]), "AADSTS50126") {
 		t.Errorf("sign-in page after a wrong password: %q", e["errorText"])
