@@ -174,7 +174,7 @@ func TestAzureYAMLWiring(t *testing.T) {
 	for n, h := range svc.Hooks {
 		hooks["service "+n] = h
 	}
-	for _, want := range []string{"project preprovision", "project postdeploy", "service prepackage", "service postdeploy"} {
+	for _, want := range []string{"project preprovision", "project postdeploy", "project postdown", "service prepackage", "service postdeploy"} {
 		if _, ok := hooks[want]; !ok {
 			t.Errorf("azure.yaml lacks the %s hook", want)
 		}
@@ -185,6 +185,20 @@ func TestAzureYAMLWiring(t *testing.T) {
 		for _, run := range []string{post.Posix.Run, post.Windows.Run} {
 			if !strings.Contains(run, "go run ./cmd/azdkeys -set-function-key") {
 				t.Errorf("service postdeploy hook %q must run `go run ./cmd/azdkeys -set-function-key` (sets the gateway's host key)", run)
+			}
+		}
+	}
+	// `azd down` leaves the app registration (it is in the tenant, not the resource group): the
+	// postdown hook deletes the one this environment recorded, by the id main.bicep outputs.
+	if down, ok := ay.Hooks["postdown"]; ok && down.Posix != nil && down.Windows != nil {
+		for _, run := range []string{down.Posix.Run, down.Windows.Run} {
+			if run != "go run ./cmd/appcleanup" {
+				t.Errorf("postdown hook %q must be `go run ./cmd/appcleanup` (deletes only the recorded app registration)", run)
+			}
+		}
+		for _, o := range []string{"ENTRA_APP_OBJECT_ID", "ENTRA_APP_CLIENT_ID", "MICROSOFT_GRAPH_ENDPOINT"} {
+			if !outputs[o] {
+				t.Errorf("cmd/appcleanup reads %s, which infra/main.bicep does not output", o)
 			}
 		}
 	}
