@@ -163,6 +163,9 @@ func TestAzureYAMLWiring(t *testing.T) {
 	if !ok {
 		t.Fatalf("azure.yaml has no service %q, the azd-service-name Bicep tags the function app with", m[1])
 	}
+	if svc.Project != "." {
+		t.Errorf("service %s: project %q, want \".\": its hooks run in that folder and use root-relative paths", m[1], svc.Project)
+	}
 	if svc.Host != "function" || svc.Language != "custom" {
 		t.Errorf("service %s: host %q language %q, want function + custom (azd must not build it; the hook does)", m[1], svc.Host, svc.Language)
 	}
@@ -208,6 +211,12 @@ func TestAzureYAMLWiring(t *testing.T) {
 			continue
 		}
 		for _, run := range []string{h.Posix.Run, h.Windows.Run} {
+			// azd runs project hooks in the project root and this service's hooks in its `project`
+			// folder, which must be the root too: then `go run ./cmd/...` and root-relative paths hold
+			// wherever `azd up` was started (cmd/funcpackage resolves its own paths against the root).
+			if !strings.HasPrefix(run, "go run ./cmd/") || strings.Contains(run, "..") || strings.Contains(run, "cd ") {
+				t.Errorf("%s hook %q: run a Go command from the project root (`go run ./cmd/<name> ...`) with root-relative paths only", name, run)
+			}
 			for _, mm := range goRunRE.FindAllStringSubmatch(run, -1) {
 				if pending[mm[1]] {
 					continue
