@@ -68,22 +68,25 @@ func CheckKeyVaultReader(gatewayBicep, serviceBicep, mainBicep string) []string 
 			readers[m.Condition] = m
 		}
 	}
-	early, ok := readers["!enableVnet"]
-	switch {
-	case !ok:
-		problems = append(problems, mainFile+": no `module … 'modules/keyvault-readers.bicep' = if (!enableVnet)` granting the gateway's user-assigned identity")
-	case !strings.Contains(early.Body, "principalId: identities.outputs.apimIdentityPrincipalId"):
-		problems = append(problems, fmt.Sprintf("%s:%d: %s must grant identities.outputs.apimIdentityPrincipalId", mainFile, early.Line, early.Symbol))
-	case strings.Contains(early.Body, "apimService"):
+	// reader checks the keyvault-readers module declared under condition: it exists and grants
+	// principal (granted reports both).
+	reader := func(condition, who, principal string) (r ModuleDecl, granted bool) {
+		r, ok := readers[condition]
+		switch {
+		case !ok:
+			problems = append(problems, fmt.Sprintf("%s: no `module … 'modules/keyvault-readers.bicep' = if (%s)` granting %s", mainFile, condition, who))
+		case !strings.Contains(r.Body, "principalId: "+principal):
+			problems = append(problems, fmt.Sprintf("%s:%d: %s must grant %s", mainFile, r.Line, r.Symbol, principal))
+		default:
+			granted = true
+		}
+		return r, granted
+	}
+	early, granted := reader("!enableVnet", "the gateway's user-assigned identity", "identities.outputs.apimIdentityPrincipalId")
+	if granted && strings.Contains(early.Body, "apimService") {
 		problems = append(problems, fmt.Sprintf("%s:%d: %s must not depend on apimService: the grant has to start at the beginning of the deployment so that it has propagated when the named values are created", mainFile, early.Line, early.Symbol))
 	}
-	late, ok := readers["enableVnet"]
-	switch {
-	case !ok:
-		problems = append(problems, mainFile+": no `module … 'modules/keyvault-readers.bicep' = if (enableVnet)` granting API Management's system-assigned identity")
-	case !strings.Contains(late.Body, "principalId: apimService.outputs.systemPrincipalId"):
-		problems = append(problems, fmt.Sprintf("%s:%d: %s must grant apimService.outputs.systemPrincipalId", mainFile, late.Line, late.Symbol))
-	}
+	late, _ := reader("enableVnet", "API Management's system-assigned identity", "apimService.outputs.systemPrincipalId")
 	for _, m := range Modules(mainBicep) {
 		if m.Path != "modules/apim-gateway.bicep" {
 			continue
