@@ -134,3 +134,22 @@ func TestAnUnreachableGatewaySaysWhatToRerun(t *testing.T) {
 		}
 	}
 }
+
+// TestACertificateErrorIsNotRetried: a gateway whose certificate the client does not trust is a
+// finding, not a transient: no backoff, and the report does not blame the network.
+func TestACertificateErrorIsNotRetried(t *testing.T) {
+	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	t.Cleanup(srv.Close)
+	w := &waits{}
+	c, err := New(srv.URL, &Options{HTTPClient: &http.Client{}, Attempts: 4, Wait: w.wait})
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := c.Run(context.Background())
+	if w.count() != 0 {
+		t.Errorf("%d backoffs for an untrusted certificate", w.count())
+	}
+	if r := results[0]; r.Passed || r.Unreachable || !strings.Contains(r.Detail, "certificate") {
+		t.Errorf("first check: %+v", r)
+	}
+}
