@@ -35,7 +35,7 @@ param graphEndpoint string = ''
 // The clouds the per-cloud maps below know. A parameter, not environment().name used directly, so
 // that another cloud fails when ARM validates the template — before anything is deployed — with
 // "The provided value for the template parameter 'cloud' is not valid" naming the allowed values,
-// instead of a missing map key halfway through a deployment. Bicep's fail()/assert are not GA.
+// instead of a missing map key halfway through a deployment. (Bicep's `assert` is experimental.)
 @description('Azure cloud of this deployment (environment().name). The template knows only these; another cloud needs its values added to the per-cloud maps in main.bicep.')
 @allowed([ 'AzureCloud', 'AzureUSGovernment', 'AzureChinaCloud' ])
 param cloud string = environment().name
