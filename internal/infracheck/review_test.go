@@ -30,7 +30,7 @@ var audience = audiences[cloud]
 		t.Fatalf("good fixture: %v", p)
 	}
 	expectProblems(t, CheckCloudMaps(map[string]string{
-		"infra/main.bicep": strings.NewReplacer("  AzureUSGovernment: 'b'\n", "", "audiences[cloud]", "audiences[environment().name]").Replace(good),
+		"infra/main.bicep":      strings.NewReplacer("  AzureUSGovernment: 'b'\n", "", "audiences[cloud]", "audiences[environment().name]").Replace(good),
 		"infra/modules/n.bicep": "var zones = {\n  AzureCloud: 'z'\n}\n",
 	}),
 		"infra/main.bicep:7: indexes a map with environment().name",
@@ -43,7 +43,7 @@ var audience = audiences[cloud]
 
 // TestBackendDescriptionIsNeverEmpty: API Management requires a backend description of at least
 // one character (the vendored type definition says minLength 1), so the description a backend gets
-// when the manifest gives none must not be ''.
+// when the manifest gives none must not be ”.
 func TestBackendDescriptionIsNeverEmpty(t *testing.T) {
 	r := loadRepo(t)
 	raw, err := os.ReadFile(filepath.Join(r.root, "internal", "bicepcheck", "types", "apimanagement_microsoft.apimanagement_2024-05-01.json"))
