@@ -53,17 +53,22 @@ func (r *runner) schedule() []phase {
 			Off: func() { r.st.Graph.Fail(0, 0) }},
 	}
 	if r.proxy != nil {
-		px := r.proxy
+		cosmos := func(f cosmostest.Fault, n int, latency time.Duration) (func(context.Context) error, func()) {
+			return func(context.Context) error { r.proxy.SetLatency(latency); r.proxy.Set(f, n); return nil },
+				func() {
+					r.cosmosHits.Add(int64(r.proxy.Hits()))
+					r.proxy.SetLatency(0)
+					r.proxy.Set(cosmostest.Pass, 0)
+				}
+		}
+		on429, off429 := cosmos(cosmostest.Throttle, -1, 0)
+		on503, off503 := cosmos(cosmostest.Unavailable, -1, 0)
+		// Slow answers, and a few answers lost after the write happened.
+		onDrop, offDrop := cosmos(cosmostest.DropResponse, 8, 200*time.Millisecond)
 		p = append(p,
-			phase{Name: "cosmos-429", At: 0.38, On: func(context.Context) error { px.Set(cosmostest.Throttle, -1); return nil },
-				Off: func() { px.Set(cosmostest.Pass, 0) }},
-			phase{Name: "cosmos-503", At: 0.44, On: func(context.Context) error { px.Set(cosmostest.Unavailable, -1); return nil },
-				Off: func() { px.Set(cosmostest.Pass, 0) }},
-			phase{Name: "cosmos-slow-drop", At: 0.50, On: func(context.Context) error {
-				px.SetLatency(200 * time.Millisecond)
-				px.Set(cosmostest.DropResponse, 8) // answers lost after the write happened
-				return nil
-			}, Off: func() { px.SetLatency(0); px.Set(cosmostest.Pass, 0) }},
+			phase{Name: "cosmos-429", At: 0.38, On: on429, Off: off429},
+			phase{Name: "cosmos-503", At: 0.44, On: on503, Off: off503},
+			phase{Name: "cosmos-slow-drop", At: 0.50, On: onDrop, Off: offDrop},
 		)
 	} else {
 		p = append(p, phase{Name: "state-restart", At: 0.38, On: r.restartStateService})

@@ -256,11 +256,14 @@ func toolOutcome(body []byte) string {
 	if len(rpc.Result.Content) > 0 {
 		text = strings.ToLower(rpc.Result.Content[0].Text)
 	}
+	// The handler's messages (handler/graphtools/errors.go), most specific first.
 	for _, c := range []struct{ needle, cat string }{
-		{"throttl", "graph_throttled"}, {"429", "graph_throttled"}, {"too many", "graph_throttled"},
-		{"consent", "consent"}, {"sign in again", "reauth"},
-		{"microsoft graph", "graph_failed"}, {"entra", "entra_failed"}, {"on-behalf-of", "entra_failed"},
-		{"managed identity", "identity_failed"}, {"timeout", "timeout"}, {"deadline", "timeout"},
+		{"could not obtain a microsoft graph token", "obo_failed"},
+		{"is throttling", "graph_throttled"},
+		{"temporarily unavailable", "graph_unavailable"},
+		{"refused the request", "graph_refused"},
+		{"did not finish in time", "timeout"},
+		{"consent required", "consent"}, {"sign in again", "consent"},
 	} {
 		if strings.Contains(text, c.needle) {
 			return "tool_error:" + c.cat

@@ -120,7 +120,7 @@ func (rep *Report) finish(r *runner, logs *logSet) {
 			row.toolErr++
 			row.answers["tools/call "+e.Tool]++
 		}
-		if e.Kind != KindSuccess && e.Kind != KindTransport {
+		if e.Kind != KindSuccess && e.Kind != KindTransport && !strings.HasPrefix(e.Tool, "tool_error") {
 			row.answers[e.Label+" "+e.Answer.String()]++
 		}
 	}
@@ -166,7 +166,7 @@ func (rep *Report) finish(r *runner, logs *logSet) {
 		"handler restarts by the host": int64(rep.Restarts),
 	}
 	if r.proxy != nil {
-		rep.FaultHits["cosmos item requests faulted (last fault)"] = int64(r.proxy.Hits())
+		rep.FaultHits["cosmos item requests faulted"] = r.cosmosHits.Load()
 	}
 
 	// The invariants.

@@ -61,8 +61,9 @@ type runner struct {
 
 	gateway, gatewayHost, entraHost string
 
-	requests atomic.Int64
-	gate     sync.RWMutex // clients hold it for reading while they act; Lock pauses them all
+	requests   atomic.Int64
+	cosmosHits atomic.Int64 // Cosmos item requests the fault proxy failed
+	gate       sync.RWMutex // clients hold it for reading while they act; Lock pauses them all
 
 	mu      sync.Mutex
 	down    []window   // spans in which the handler was down
