@@ -11,29 +11,13 @@
 //   frame         load the consent page inside an iframe of another origin
 //   cross-origin  submit a copy of the consent form from another origin
 //
-// The local CA is not imported into the browser: this test, and only this one, uses
-// ignoreHTTPSErrors and --ignore-certificate-errors (without the flag Chromium still probes and
-// aborts TLS handshakes, which the servers log). Env: CHROMIUM (executable path), SIGNIN_USER and
-// SIGNIN_PASSWORD (typed into the Entra stand-in's sign-in page after approval).
-import { chromium } from 'playwright-core';
+// The local CA is not imported into the browser (chromium-harness.mjs says why). Env: CHROMIUM
+// (executable path), SIGNIN_USER and SIGNIN_PASSWORD (typed into the Entra stand-in's sign-in
+// page after approval).
+import { launchChromium, readScenarios, report } from './chromium-harness.mjs';
 
-const scenarios = JSON.parse(await new Promise((res) => {
-  let s = '';
-  process.stdin.on('data', (d) => { s += d; });
-  process.stdin.on('end', () => res(s));
-}));
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--ignore-certificate-errors'],
-});
-
-function report(name, data) {
-  process.stdout.write('RESULT ' + JSON.stringify({ name, ...data }) + '\n');
-}
+const scenarios = await readScenarios();
+const browser = await launchChromium();
 
 function cookieAttrs(cookies) {
   return cookies.map(c => ({ name: c.name, secure: c.secure, httpOnly: c.httpOnly, sameSite: c.sameSite,

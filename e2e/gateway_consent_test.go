@@ -1,20 +1,12 @@
 package e2e
 
 import (
-	"bufio"
-	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"example.com/graphmcp/internal/testdeps"
 )
 
 // TestGatewayConsentPageInChromium drives the consent page in headless Chromium (Debian's
@@ -25,7 +17,6 @@ import (
 func TestGatewayConsentPageInChromium(t *testing.T) {
 	g := getGatewayStack(t)
 	base := g.GatewayURL()
-	chromium := testdeps.Tool(t, "chromium")
 
 	// The client's redirect URI: a loopback page the browser can land on.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -59,33 +50,7 @@ func TestGatewayConsentPageInChromium(t *testing.T) {
 		u := authorizeURL(base, clientID, redirect, st, newPKCE(), nil)
 		scs = append(scs, scenario{Name: kind, Kind: kind, AuthorizeURL: u, ConsentURL: u, RedirectPrefix: redirect})
 	}
-	in, _ := json.Marshal(scs)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, testdeps.Node22(t), "gateway-consent.mjs")
-	cmd.Dir = filepath.Join(testdeps.RepoRoot(t), "e2e")
-	cmd.Env = append(testdeps.Node22Env(t), "CHROMIUM="+chromium, "HOME="+t.TempDir(),
-		"SIGNIN_USER="+gatewayUser, "SIGNIN_PASSWORD="+gatewayPassword)
-	cmd.Stdin = strings.NewReader(string(in))
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("gateway-consent.mjs: %v\n%s", err, redact(stderr.String()))
-	}
-	results := map[string]map[string]any{}
-	sc := bufio.NewScanner(strings.NewReader(string(out)))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		if line := sc.Text(); strings.HasPrefix(line, "RESULT ") {
-			m := map[string]any{}
-			if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "RESULT ")), &m); err != nil {
-				t.Fatal(err)
-			}
-			results[m["name"].(string)] = m
-		}
-	}
+	results := runChromiumScript(t, "gateway-consent.mjs", scs, "SIGNIN_USER="+gatewayUser, "SIGNIN_PASSWORD="+gatewayPassword)
 	get := func(m map[string]any, path ...string) any {
 		var v any = m
 		for _, p := range path {
@@ -96,11 +61,6 @@ func TestGatewayConsentPageInChromium(t *testing.T) {
 			v = mm[p]
 		}
 		return v
-	}
-	for _, s := range scs {
-		if r := results[s.Name]; r == nil || r["error"] != nil {
-			t.Fatalf("%s: no result or script error: %v", s.Name, r)
-		}
 	}
 
 	// The page: names the client (HTML-escaped), shows the redirect host, forbids framing.

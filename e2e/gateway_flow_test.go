@@ -15,16 +15,22 @@ import (
 
 // connectGateway opens a go-sdk client session to the gateway's /mcp with a static bearer.
 func (g *gatewayStack) connectGateway(t *testing.T, mcpURL, token string) (*mcp.ClientSession, error) {
+	return g.connectGatewayWith(t, mcpURL, token, nil, nil)
+}
+
+// connectGatewayWith is connectGateway with client and session options (capabilities, protocol
+// version).
+func (g *gatewayStack) connectGatewayWith(t *testing.T, mcpURL, token string, opts *mcp.ClientOptions, sopts *mcp.ClientSessionOptions) (*mcp.ClientSession, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	hdr := http.Header{"Authorization": {"Bearer " + token}}
-	client := mcp.NewClient(&mcp.Implementation{Name: "graphmcp-gateway-e2e", Version: "0.0.1"}, nil)
+	client := mcp.NewClient(&mcp.Implementation{Name: "graphmcp-gateway-e2e", Version: "0.0.1"}, opts)
 	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{
 		Endpoint:   mcpURL,
 		HTTPClient: &http.Client{Transport: headerTransport{g.CA.HTTPClient().Transport, hdr}},
 		MaxRetries: -1,
-	}, nil)
+	}, sopts)
 	if err == nil {
 		t.Cleanup(func() { cs.Close() })
 	}

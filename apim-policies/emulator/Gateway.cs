@@ -33,6 +33,10 @@ namespace Apim.Emulator
         public readonly Outbound Http;
         public readonly ValueCache Cache = new ValueCache();
         public readonly RateLimiter Limiter = new RateLimiter();
+        // OmitRetryAfterHeader: rate-limit-by-key answers 429 without its Retry-After header (the
+        // retry-after-variable-name variable is still set), so tests show that the policies do not
+        // depend on the header reaching on-error, which APIM's documentation does not state.
+        public readonly bool OmitRetryAfterHeader;
         public readonly Dictionary<string, int> Concurrency = new Dictionary<string, int>(StringComparer.Ordinal);
         public readonly Dictionary<string, KeyValuePair<DateTime, int>> Quotas = new Dictionary<string, KeyValuePair<DateTime, int>>(StringComparer.Ordinal);
         readonly List<ApiDef> apis = new List<ApiDef>();
@@ -51,6 +55,7 @@ namespace Apim.Emulator
             var hostMap = Strings(config["hostMap"]);
             Events = new EventLog((string)config["traceFile"]);
             Http = new Outbound(hostMap, (bool?)config["allowExternal"] ?? false);
+            OmitRetryAfterHeader = (bool?)config["omitRetryAfterHeader"] ?? false;
             msiEndpoint = (string)config["msiEndpoint"];
             msiHeader = (string)config["msiHeader"];
             deployment = new DeploymentInfo { ServiceName = (string)config["serviceName"] ?? "apim-emulator", Region = (string)config["region"] ?? "local" };

@@ -335,7 +335,7 @@ namespace Apim.Emulator
             {
                 if (RetryAfterVariable != null) c.VariablesImpl[RetryAfterVariable] = retryAfter;
                 var r = new Response { StatusCode = 429, StatusReason = "Too Many Requests" };
-                r.HeadersImpl.Set(RetryAfterHeader, new[] { retryAfter.ToString() });
+                if (!c.Gateway.OmitRetryAfterHeader) r.HeadersImpl.Set(RetryAfterHeader, new[] { retryAfter.ToString() });
                 r.HeadersImpl.Set("Content-Type", new[] { "application/json" });
                 r.BodyImpl = new MessageBody(System.Text.Encoding.UTF8.GetBytes(new JObject(
                     new JProperty("statusCode", 429),

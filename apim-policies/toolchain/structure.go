@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"example.com/graphmcp/internal/spelling"
 )
 
 var sectionOrder = []string{"inbound", "backend", "outbound", "on-error"}
@@ -296,34 +298,9 @@ func keys[V any](m map[string]V) []string {
 
 // suggest names the closest known word, so a typo's message says what was meant.
 func suggest(got string, known []string) string {
-	best, bestD := "", 4
-	for _, k := range known {
-		if d := editDistance(got, k); d < bestD {
-			best, bestD = k, d
-		}
-	}
-	if best == "" {
+	best, d := spelling.Nearest(got, known)
+	if d < 0 || d > 3 {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }

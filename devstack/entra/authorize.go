@@ -1,13 +1,11 @@
 package entra
 
 import (
-	"html/template"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 )
 
 // oauthParams are the /authorize parameters the sign-in form carries through
@@ -124,67 +122,3 @@ func (s *Server) redirect(w http.ResponseWriter, target string, params url.Value
 	w.Header().Set("Location", u.String())
 	w.WriteHeader(http.StatusFound)
 }
-
-type pageData struct {
-	Title, Error, Action, LoginHint, Tenant string
-	Hidden                                  []kv
-	Users                                   []User
-	Code                                    int
-	Scopes                                  []string
-}
-
-type kv struct{ Name, Value string }
-
-func (s *Server) signInPage(w http.ResponseWriter, p url.Values, errMsg string) {
-	d := pageData{Title: "Sign in", Error: errMsg, Action: s.AuthorizeURL(), LoginHint: p.Get("login_hint"),
-		Tenant: s.opts.TenantID, Users: s.Users(), Scopes: strings.Fields(p.Get("scope"))}
-	for _, name := range oauthParams {
-		if v := p.Get(name); v != "" {
-			d.Hidden = append(d.Hidden, kv{name, v})
-		}
-	}
-	s.renderPage(w, http.StatusOK, d)
-}
-
-func (s *Server) errorPage(w http.ResponseWriter, status, code int, msg string) {
-	s.counts.addError("AADSTS" + strconv.Itoa(code))
-	s.renderPage(w, status, pageData{Title: "Sorry, but we're having trouble signing you in.",
-		Error: "AADSTS" + strconv.Itoa(code) + ": " + msg, Code: code, Tenant: s.opts.TenantID})
-}
-
-func (s *Server) renderPage(w http.ResponseWriter, status int, d pageData) {
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("X-Content-Type-Options", "nosniff")
-	// No form-action: browsers apply it to the redirect after the POST, which
-	// goes to the client's origin. No scripts at all.
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
-	w.WriteHeader(status)
-	_ = pageTmpl.Execute(w, d)
-}
-
-// pageTmpl is html/template, so every value (UPNs, scopes, state, the error
-// text that may echo request input) is escaped.
-var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{{.Title}} – devstack Entra</title>
-<style>body{font-family:sans-serif;max-width:28em;margin:3em auto}label,input,button{display:block;margin:.4em 0}
-.err{color:#a00}.users{font-size:.9em;color:#444}</style></head>
-<body><h1>{{.Title}}</h1>
-<p class="users">Local Entra ID stand-in, tenant {{.Tenant}}.</p>
-{{if .Error}}<p class="err" id="error" role="alert">{{.Error}}</p>{{end}}
-{{if not .Code}}
-<p>The application asks for: {{range .Scopes}}<code>{{.}}</code> {{end}}</p>
-<form method="post" action="{{.Action}}">
-{{range .Hidden}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">
-{{end}}<label for="username">Email or username</label>
-<input id="username" name="username" type="email" autocomplete="username" value="{{.LoginHint}}" required>
-<label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required>
-<button id="submit" type="submit">Sign in and accept</button>
-</form>
-<div class="users"><p>Dev users:</p><ul>{{range .Users}}<li>{{.DisplayName}} &lt;{{.UserPrincipalName}}&gt;</li>{{end}}</ul></div>
-{{end}}
-</body></html>
-`))

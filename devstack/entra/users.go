@@ -9,14 +9,17 @@ import (
 )
 
 // DefaultUsers returns two dev users. Adele has consented to the Graph scopes
-// the sample tools use; Alex has consented to nothing yet, so the first OBO for
-// him ends in consent_required — the path a new user takes.
+// the sample tools use and holds the app role Tools.Mail (list_recent_mail);
+// Alex has consented to nothing yet, so the first OBO for him ends in
+// consent_required — the path a new user takes — and has no app role, so the
+// mail tool is hidden from him and refused with 403 insufficient_scope.
 func DefaultUsers() []User {
 	return []User{
 		{
 			ObjectID: "4f6c7a2e-1b3d-4c5e-8f90-a1b2c3d4e5f6", UserPrincipalName: "adele@contoso.test",
 			DisplayName: "Adele Vance", GivenName: "Adele", Surname: "Vance", Mail: "adele@contoso.test",
 			JobTitle: "Retail Manager", Password: "adele-dev-password",
+			Roles:        []string{"Tools.Mail"},
 			GraphConsent: []string{"User.Read", "Calendars.Read", "Mail.ReadBasic", "Files.Read"},
 		},
 		{

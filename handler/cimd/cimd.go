@@ -15,7 +15,9 @@
 //   - validates the document (package clientmeta): client_id equal to the URL exactly, a
 //     client_name, valid redirect_uris, a public client;
 //   - caches the result per Cache-Control max-age, clamped to [MinCache, MaxCache], and
-//     collapses concurrent fetches of one URL into one.
+//     collapses concurrent fetches of one URL into one; once a cached document is stale, a
+//     document that came with an ETag is revalidated with If-None-Match, and a 304 keeps it for
+//     another (clamped) max-age without transferring it again.
 //
 // The loopback exception exists for tests only, as a Go field (Options.AllowLoopbackForTesting)
 // that no configuration variable reaches.
@@ -27,6 +29,7 @@
 package cimd
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -37,6 +40,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -97,8 +101,12 @@ type Fetcher struct {
 type entry struct {
 	client  *store.Client // nil when err is set
 	err     error
+	etag    string // the document's ETag, for revalidation once stale; "" = none
 	expires time.Time
 }
+
+// etagRE is an RFC 9110 §8.8.3 entity tag, bounded in length: anything else is not echoed back.
+var etagRE = regexp.MustCompile(`^(W/)?"[\x21\x23-\x7e]{0,250}"$`)
 
 // New returns a Fetcher.
 func New(opts *Options) *Fetcher {
@@ -217,11 +225,15 @@ func (f *Fetcher) Client(ctx context.Context, clientID string) (*store.Client, e
 		c := *e.client
 		return &c, nil
 	}
+	var stale *entry // a stale document with an ETag: revalidate instead of refetching
+	if ok && e.client != nil && e.etag != "" {
+		stale = &e
+	}
 	v, err, _ := f.group.Do(clientID, func() (any, error) {
 		// Detached from one caller's cancellation: the result serves every waiter.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.o.Timeout)
 		defer cancel()
-		c, err := f.fetch(ctx, clientID)
+		c, err := f.fetch(ctx, clientID, stale)
 		if err != nil {
 			now := f.o.Now()
 			f.put(clientID, entry{err: err, expires: now.Add(f.o.FailureCache)}, now)
@@ -236,18 +248,35 @@ func (f *Fetcher) Client(ctx context.Context, clientID string) (*store.Client, e
 	return &c, nil
 }
 
-func (f *Fetcher) fetch(ctx context.Context, clientID string) (*store.Client, error) {
+func (f *Fetcher) fetch(ctx context.Context, clientID string, stale *entry) (*store.Client, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, clientID, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidURL, err)
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "graphmcp-cimd/1")
+	if stale != nil {
+		req.Header.Set("If-None-Match", stale.etag)
+	}
 	resp, err := f.client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrFetch, describe(err))
 	}
 	defer resp.Body.Close()
+	etag := resp.Header.Get("ETag")
+	if !etagRE.MatchString(etag) {
+		etag = ""
+	}
+	if resp.StatusCode == http.StatusNotModified && stale != nil {
+		// Unchanged: the validated document is kept for another max-age. A 304 names no new
+		// content, so its ETag (if it sends one) is kept only when well-formed.
+		c := *stale.client
+		now := f.o.Now()
+		expires := now.Add(f.lifetime(resp.Header.Get("Cache-Control")))
+		c.IssuedAt, c.ExpiresAt = store.Unix(now), store.Unix(expires)
+		f.put(clientID, entry{client: &c, etag: cmp.Or(etag, stale.etag), expires: expires}, now)
+		return &c, nil
+	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("%w: the document URL answered HTTP %d", ErrFetch, resp.StatusCode)
 	}
@@ -268,7 +297,7 @@ func (f *Fetcher) fetch(ctx context.Context, clientID string) (*store.Client, er
 	now := f.o.Now()
 	expires := now.Add(f.lifetime(resp.Header.Get("Cache-Control")))
 	c.IssuedAt, c.ExpiresAt = store.Unix(now), store.Unix(expires)
-	f.put(clientID, entry{client: c, expires: expires}, now)
+	f.put(clientID, entry{client: c, etag: etag, expires: expires}, now)
 	return c, nil
 }
 

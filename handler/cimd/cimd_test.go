@@ -270,3 +270,64 @@ func TestHugeResponseHeadersRefused(t *testing.T) {
 		t.Fatalf("40 KB of response headers: %v", err)
 	}
 }
+
+// TestETagRevalidation: a stale document that came with an ETag is revalidated with
+// If-None-Match; 304 keeps it for another max-age without a transfer, a changed document (new
+// ETag) replaces it, and an ill-formed ETag is never sent back.
+func TestETagRevalidation(t *testing.T) {
+	var (
+		base            string
+		etag, name      atomic.Value
+		full, notModify atomic.Int64
+		sentIfNoneMatch atomic.Value
+	)
+	etag.Store(`"v1"`)
+	name.Store("First Name")
+	sentIfNoneMatch.Store("")
+	mux := http.NewServeMux()
+	mux.HandleFunc("/client.json", func(w http.ResponseWriter, r *http.Request) {
+		sentIfNoneMatch.Store(r.Header.Get("If-None-Match"))
+		w.Header().Set("ETag", etag.Load().(string))
+		w.Header().Set("Cache-Control", "max-age=600")
+		if inm := r.Header.Get("If-None-Match"); inm != "" && inm == etag.Load().(string) {
+			notModify.Add(1)
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		full.Add(1)
+		w.Write([]byte(strings.Replace(doc(base+"/client.json"), "Test Client", name.Load().(string), 1)))
+	})
+	srv, f, clk := setup(t, mux, Options{})
+	base = srv.URL
+	get := func() string {
+		t.Helper()
+		c, err := f.Client(t.Context(), base+"/client.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.ClientName
+	}
+	if get() != "First Name" || full.Load() != 1 {
+		t.Fatal("first fetch")
+	}
+	clk.add(601 * time.Second) // stale: revalidated, not modified
+	if get() != "First Name" || full.Load() != 1 || notModify.Load() != 1 || sentIfNoneMatch.Load() != `"v1"` {
+		t.Fatalf("revalidation: %d full, %d 304, If-None-Match %q", full.Load(), notModify.Load(), sentIfNoneMatch.Load())
+	}
+	if get(); srv.hits.Load() != 2 {
+		t.Fatalf("a 304 did not renew the entry: %d requests", srv.hits.Load())
+	}
+	etag.Store(`W/"v2"`)
+	name.Store("Second Name")
+	clk.add(601 * time.Second) // stale and changed: the new document replaces the old
+	if got := get(); got != "Second Name" || full.Load() != 2 {
+		t.Fatalf("after a change: %q, %d full fetches", got, full.Load())
+	}
+	etag.Store(`not-quoted`)
+	clk.add(601 * time.Second)
+	get() // If-None-Match W/"v2" → 200 with an ill-formed ETag, which is dropped
+	clk.add(601 * time.Second)
+	if get(); sentIfNoneMatch.Load() != "" {
+		t.Fatalf("an ill-formed ETag was sent back: %q", sentIfNoneMatch.Load())
+	}
+}

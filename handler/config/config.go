@@ -78,6 +78,17 @@ type Config struct {
 // Authority is the Entra authority URL for the tenant, e.g. https://login.microsoftonline.com/<tid>.
 func (c Config) Authority() string { return c.AuthorityHost + c.TenantID }
 
+// GatewayCallbackURL is the gateway's /oauth-callback, the app's registered redirect URI: the
+// origin of MCP_RESOURCE_METADATA_URL (which the gateway serves) + "/oauth-callback". Consent
+// links (package obo, ConsentPage) return the user there.
+func (c Config) GatewayCallbackURL() string {
+	u, err := url.Parse(c.ResourceMetadata)
+	if err != nil { // validated by Load
+		return ""
+	}
+	return u.Scheme + "://" + u.Host + "/oauth-callback"
+}
+
 // APIScopeURI is the full scope string of the API, e.g. api://<client id>/access_as_user.
 func (c Config) APIScopeURI() string { return "api://" + c.AppClientID + "/" + c.APIScope }
 

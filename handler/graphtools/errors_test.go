@@ -29,7 +29,7 @@ func TestExplain(t *testing.T) {
 		{errors.New("secret internal detail"), "list_upcoming_events failed (request id ); the server logged the details"},
 	}
 	for _, tc := range cases {
-		if got := explain(context.Background(), log, tool, tc.err).Error(); got != tc.want {
+		if got := explain(context.Background(), log, tool, tc.err, "").Error(); got != tc.want {
 			t.Errorf("explain(%v):\n got  %s\n want %s", tc.err, got, tc.want)
 		}
 	}

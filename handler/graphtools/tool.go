@@ -17,7 +17,9 @@
 // [Call.Get] does the on-behalf-of exchange for exactly the tool's scopes (MSAL then serves later
 // calls from its cache, since Entra returns every scope the user consented to) and the Graph GET.
 // Errors become tool results with IsError set and a message that says what to do: missing consent
-// names the permission, throttling says when to retry. Panics are caught and logged; the client
+// names the permission and links to Entra's consent prompt (Deps.ConsentURL), throttling says
+// when to retry. A client that declared URL-mode elicitation gets missing consent as go-sdk's
+// URL-elicitation-required error (-32042) with that link instead. Panics are caught and logged; the client
 // only sees a request id.
 package graphtools
 
@@ -56,6 +58,10 @@ type Deps struct {
 	GraphResource string
 	Logger        *slog.Logger     // default slog.Default()
 	Now           func() time.Time // default time.Now
+	// ConsentURL returns the link where the user grants missing Graph scopes (full scope URIs),
+	// e.g. (*obo.ConsentPage).URL. nil: missing consent is explained without a link and never
+	// answered with a URL elicitation.
+	ConsentURL func(scopes []string) string
 	// CallTimeout bounds one tool call (OBO + Graph with its retries). Default 210 s: Azure's
 	// load balancer cuts HTTP responses at 230 s, and an answer is better than a cut.
 	CallTimeout time.Duration
@@ -139,7 +145,7 @@ func New[In any](name, description string, scopes []string, role string, run fun
 			}
 			result, err := run(ctx, &Call{tool: &tool, deps: d, caller: caller}, in)
 			if err != nil {
-				return nil, nil, explain(ctx, d.Logger, &tool, err)
+				return nil, nil, failure(ctx, req, d, &tool, err)
 			}
 			return nil, result, nil
 		})

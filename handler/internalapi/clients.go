@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"example.com/graphmcp/handler/cimd"
@@ -102,6 +104,9 @@ type clientResponse struct {
 	ApplicationType         string   `json:"application_type"`
 	LoopbackOnly            bool     `json:"loopback_only"`
 	ExpiresAt               int64    `json:"expires_at"`
+	// DocumentHost (metadata documents only) is the host, with a non-default port, of the
+	// client_id URL: who published the metadata, which the consent page shows next to the name.
+	DocumentHost string `json:"document_host,omitempty"`
 }
 
 func viewClient(c *store.Client) clientResponse {
@@ -115,10 +120,15 @@ func viewClient(c *store.Client) clientResponse {
 			loopbackOnly = false
 		}
 	}
+	documentHost := ""
+	if u, err := url.Parse(c.ClientID); err == nil && c.Kind == store.KindCIMD {
+		documentHost = strings.TrimSuffix(u.Host, ":443")
+	}
 	return clientResponse{
 		ClientID: c.ClientID, ClientKind: c.Kind, ClientName: c.ClientName, ClientURI: c.ClientURI, DisplayName: display,
 		RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes, TokenEndpointAuthMethod: c.TokenEndpointAuthMethod,
 		Scope: c.Scope, ApplicationType: c.ApplicationType, LoopbackOnly: loopbackOnly, ExpiresAt: c.ExpiresAt,
+		DocumentHost: documentHost,
 	}
 }
 

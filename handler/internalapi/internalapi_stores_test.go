@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -185,7 +186,8 @@ func TestCIMDClients(t *testing.T) {
 
 	r := call(t, h, "clients/check-redirect", map[string]any{"client_id": base + "/good.json", "redirect_uri": "https://app.example.com/cb"})
 	expect(t, "good document", r, "OK")
-	if r.str("client_kind") != "cimd" || r.str("display_name") != "Doc Client" || r.str("redirect_host") != "app.example.com" || r.body["loopback_only"] != false {
+	if r.str("client_kind") != "cimd" || r.str("display_name") != "Doc Client" || r.str("redirect_host") != "app.example.com" || r.body["loopback_only"] != false ||
+		r.str("document_host") != strings.TrimPrefix(base, "https://") {
 		t.Fatalf("cimd client: %v", r.body)
 	}
 	expect(t, "unregistered redirect", call(t, h, "clients/check-redirect", map[string]any{"client_id": base + "/good.json", "redirect_uri": "https://app.example.com/x"}),

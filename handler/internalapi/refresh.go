@@ -155,11 +155,15 @@ func (a *api) revokeRefresh(ctx context.Context, body []byte) (int, any, *apiErr
 	var req struct {
 		RefreshToken string `json:"refresh_token"`
 		ClientID     string `json:"client_id"`
+		// Resource is the revoking gateway's RFC 8707 resource: a family issued for another one
+		// (another gateway over the same state) is not its to revoke.
+		Resource string `json:"resource"`
 	}
 	if e := decode(body, &req); e != nil {
 		return 0, nil, e
 	}
-	if e := firstErr(field("refresh_token", req.RefreshToken, true, maxIDBytes), field("client_id", req.ClientID, false, maxIDBytes)); e != nil {
+	if e := firstErr(field("refresh_token", req.RefreshToken, true, maxIDBytes), field("client_id", req.ClientID, false, maxIDBytes),
+		field("resource", req.Resource, false, maxIDBytes)); e != nil {
 		return 0, nil, e
 	}
 	notRevoked := map[string]any{"revoked": false}
@@ -179,7 +183,7 @@ func (a *api) revokeRefresh(ctx context.Context, body []byte) (int, any, *apiErr
 	for _, s := range f.SpentHashes {
 		issued = issued || s == h
 	}
-	if !issued || (req.ClientID != "" && req.ClientID != f.ClientID) {
+	if !issued || (req.ClientID != "" && req.ClientID != f.ClientID) || (req.Resource != "" && req.Resource != f.Resource) {
 		return http.StatusOK, notRevoked, nil
 	}
 	if err := a.st.RevokeFamily(ctx, familyID); err != nil {

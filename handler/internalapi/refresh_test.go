@@ -58,6 +58,7 @@ func TestRefresh(t *testing.T) {
 		"unknown token":  {"refresh_token": "nope"},
 		"guessed secret": {"refresh_token": famID + "." + store.NewSecret()},
 		"other client's": {"refresh_token": rt, "client_id": "c2"},
+		"other resource": {"refresh_token": rt, "client_id": "c1", "resource": "https://other-gateway.example.net/mcp"},
 		"unknown family": {"refresh_token": store.NewID() + "." + store.NewSecret()},
 	} {
 		r := call(t, h, "refresh/revoke", req)
@@ -65,7 +66,7 @@ func TestRefresh(t *testing.T) {
 			t.Fatalf("revoke %s: %v", what, r.body)
 		}
 	}
-	if r := call(t, h, "refresh/revoke", map[string]any{"refresh_token": rt, "client_id": "c1"}); r.body["revoked"] != true {
+	if r := call(t, h, "refresh/revoke", map[string]any{"refresh_token": rt, "client_id": "c1", "resource": "https://apim.example.net/mcp"}); r.body["revoked"] != true {
 		t.Fatalf("revoke: %v", r.body)
 	}
 	expect(t, "rotate revoked", call(t, h, "refresh/rotate", map[string]any{"refresh_token": rt, "client_id": "c1"}), "Bad Request invalid_grant/grant_revoked")

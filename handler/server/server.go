@@ -102,8 +102,10 @@ func New(cfg config.Config, logger *slog.Logger, opts *Options) (*Server, error)
 		return nil, err
 	}
 	mcpHandler, err := mcpserver.New(&mcpserver.Options{
-		Tools:    o.Tools,
-		Deps:     &graphtools.Deps{OBO: oboClient, Graph: graphClient, GraphResource: cfg.GraphResource, Logger: logger},
+		Tools: o.Tools,
+		Deps: &graphtools.Deps{OBO: oboClient, Graph: graphClient, GraphResource: cfg.GraphResource, Logger: logger,
+			ConsentURL: (&obo.ConsentPage{Authority: cfg.Authority(), ClientID: cfg.AppClientID,
+				RedirectURI: cfg.GatewayCallbackURL(), APIScope: cfg.APIScopeURI()}).URL},
 		Verifier: verifier, ResourceMetadataURL: cfg.ResourceMetadata, Scope: cfg.APIScopeURI(),
 		AllowedHosts: cfg.AllowedHosts, Version: o.Version, Logger: logger,
 	})

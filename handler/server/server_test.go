@@ -10,6 +10,8 @@ import (
 	"encoding/pem"
 	"math/big"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -301,9 +303,17 @@ func TestColdBurst(t *testing.T) {
 func TestConsentMissingIsAClearToolError(t *testing.T) {
 	h := newHandler(t, nil, nil)
 	tr := h.callTool(t, userToken(t, alex, nil), "get_graph_user_details", nil)
-	want := "Consent required: get_graph_user_details needs the Microsoft Graph permission User.Read, which has not been granted for your account (AADSTS65001). Sign in again through the gateway and accept the requested permissions, or ask an administrator to grant admin consent for the app"
-	if !tr.IsError || tr.text() != want {
+	// The link is Entra's consent prompt for the app and User.Read, returning to the gateway
+	// named by MCP_RESOURCE_METADATA_URL (its PKCE challenge is random).
+	re := regexp.MustCompile(`^Consent required: get_graph_user_details needs the Microsoft Graph permission User\.Read, which has not been granted for your account \(AADSTS65001\)\. Open (https://\S+) to grant it, then call the tool again$`)
+	m := re.FindStringSubmatch(tr.text())
+	if !tr.IsError || m == nil {
 		t.Fatalf("result: isError=%v text=%q", tr.IsError, tr.text())
+	}
+	u, err := url.Parse(m[1])
+	if err != nil || !strings.HasPrefix(m[1], st.entra.AuthorizeURL()+"?") || u.Query().Get("redirect_uri") != "https://gateway.example/oauth-callback" ||
+		u.Query().Get("scope") != "api://"+st.entra.APIClientID()+"/access_as_user https://graph.microsoft.com/User.Read" {
+		t.Fatalf("consent link %s", m[1])
 	}
 }
 

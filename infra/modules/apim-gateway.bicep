@@ -34,6 +34,7 @@ var policyXml = {
   'fragments/cookie-sign.xml': loadTextContent('../../apim-policies/fragments/cookie-sign.xml')
   'fragments/cookies-read.xml': loadTextContent('../../apim-policies/fragments/cookies-read.xml')
   'fragments/entra-token.xml': loadTextContent('../../apim-policies/fragments/entra-token.xml')
+  'fragments/page-style.xml': loadTextContent('../../apim-policies/fragments/page-style.xml')
   'fragments/random.xml': loadTextContent('../../apim-policies/fragments/random.xml')
   'fragments/read-params.xml': loadTextContent('../../apim-policies/fragments/read-params.xml')
   'fragments/refuse.xml': loadTextContent('../../apim-policies/fragments/refuse.xml')
@@ -106,7 +107,9 @@ resource globalPolicy 'Microsoft.ApiManagement/service/policies@2024-05-01' = if
   name: 'policy'
   properties: {
     format: 'xml'
-    value: empty(manifest.?globalPolicy ?? '') ? '' : policyXml[manifest.globalPolicy]
+    // any(): loadJsonContent types globalPolicy as the manifest's literal, and indexing policyXml
+    // with '' (no global policy) is Bicep error BCP053 even in the branch never taken.
+    value: empty(manifest.?globalPolicy ?? '') ? '' : policyXml[any(manifest.globalPolicy)]
   }
   dependsOn: [ namedValues, backends, fragments ]
 }

@@ -78,6 +78,11 @@ type Options struct {
 	Tools toolchain.Tools
 	// ServiceName is context.Deployment.ServiceName. Default "apim-emulator".
 	ServiceName string
+	// OmitRetryAfterHeader makes rate-limit-by-key answer its 429 without the Retry-After header
+	// (a retry-after-variable-name variable is still set). APIM's documentation does not say
+	// whether that header is on context.Response when on-error runs; tests use this to show the
+	// policies produce Retry-After from the variable themselves.
+	OmitRetryAfterHeader bool
 }
 
 // Gateway is a running emulator.
@@ -250,7 +255,7 @@ func Start(ctx context.Context, opts *Options) (*Gateway, error) {
 			"listen": fmt.Sprintf("http://127.0.0.1:%d/", port), "manifest": manifestAbs, "expressions": exprDLL,
 			"namedValues": nonNil(o.NamedValues), "backends": nonNil(o.Backends), "hostMap": nonNil(o.HostMap),
 			"msiEndpoint": o.MSIEndpoint, "msiHeader": o.MSIHeader, "traceFile": g.traceFile, "serviceName": o.ServiceName,
-			"allowExternal": o.AllowExternal,
+			"allowExternal": o.AllowExternal, "omitRetryAfterHeader": o.OmitRetryAfterHeader,
 		}
 		b, _ := json.Marshal(cfg)
 		cfgPath := filepath.Join(dir, "config.json")

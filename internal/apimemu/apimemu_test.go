@@ -487,8 +487,39 @@ func TestRateLimitByKey(t *testing.T) {
 	if r.header.Get("X-Error-Source") != "rate-limit-by-key/RateLimitExceeded" {
 		t.Errorf("on-error did not see LastError: %q", r.header.Get("X-Error-Source"))
 	}
+	if r.header.Get("X-Retry-Variable") != r.header.Get("Retry-After") {
+		t.Errorf("retry-after-variable-name holds %q, the header %q", r.header.Get("X-Retry-Variable"), r.header.Get("Retry-After"))
+	}
 	if r := f.do(t, "GET", "/fx/limited", map[string][]string{"X-Client": {uniqueKey("other")}}, ""); r.status != 200 {
 		t.Errorf("another key was limited: %d", r.status)
+	}
+}
+
+// TestRateLimitWithoutRetryAfterHeader: with OmitRetryAfterHeader the 429 reaches on-error
+// without the header, and the retry-after-variable-name variable still holds the wait; the
+// gateway's policies build their Retry-After from that variable (fragments/api-error.xml).
+func TestRateLimitWithoutRetryAfterHeader(t *testing.T) {
+	testdeps.Tool(t, "mcs")
+	testdeps.Tool(t, "mono")
+	gw, err := Start(context.Background(), &Options{Manifest: elementsManifest(), OmitRetryAfterHeader: true, Stderr: io.Discard,
+		NamedValues: map[string]string{"greeting": "hello", "backend-host": "backend.test", "csv": "a,b,c"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Close()
+	var resp *http.Response
+	for range 3 {
+		if resp, err = http.Get(gw.URL() + "/fx/limited"); err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	var secs int
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "" {
+		t.Fatalf("third call: %d, Retry-After %q; want 429 without the header", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if _, err := fmt.Sscan(resp.Header.Get("X-Retry-Variable"), &secs); err != nil || secs < 1 || secs > 60 {
+		t.Errorf("retry-after-variable-name holds %q, want 1..60", resp.Header.Get("X-Retry-Variable"))
 	}
 }
 

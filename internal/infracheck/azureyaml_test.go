@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// azdSchemaURL is the $id of the azd schema copy in ../shared/data.
+// azdSchemaURL is the $id of the vendored azd schema (testdata/azd, provenance in its README).
 const azdSchemaURL = "https://raw.githubusercontent.com/Azure/azure-dev/main/schemas/v1.0/azure.yaml.json"
 
 // azdExtensionSchemas are the schemas the azd schema $refs for AI-extension hosts. They cannot be
@@ -29,15 +29,14 @@ var azdExtensionSchemas = []string{
 	"https://raw.githubusercontent.com/Azure/azure-dev/main/cli/azd/extensions/azure.ai.toolboxes/schemas/azure.ai.toolbox.json",
 }
 
-// azdSchema compiles ../shared/data/azure.yaml.schema.json (the shared data folder is a sibling of
-// the repository clone, locally and in CI).
+// azdSchema compiles the vendored testdata/azd/azure.yaml.schema.json, so the test needs nothing
+// outside the clone.
 func azdSchema(t *testing.T) *jsonschema.Schema {
 	t.Helper()
-	root := testdeps.RepoRoot(t)
-	path := filepath.Join(root, "..", "shared", "data", "azure.yaml.schema.json")
+	path := filepath.Join(testdeps.RepoRoot(t), "internal", "infracheck", "testdata", "azd", "azure.yaml.schema.json")
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("the azd schema is missing at %s (%v): the shared data folder must sit next to the repository clone as ../shared (CI checks it out there)", path, err)
+		t.Fatalf("the vendored azd schema is missing at %s (%v): restore it from git (provenance in testdata/azd/README.md)", path, err)
 	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
 	if err != nil {

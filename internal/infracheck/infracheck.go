@@ -4,7 +4,8 @@
 // handler's environment contract (handler/config.Variables) and its tools' Graph permissions
 // (handler/graphtools). The Bicep compiler cannot run offline, so the checks read Bicep as text with
 // the small scanner in bicep.go (enough for the project's own, conventionally formatted files) and
-// parse it for syntax with tree-sitter-bicep through e2e/bicep-parse.mjs.
+// parse it for syntax with tree-sitter-bicep through e2e/bicep-parse.mjs. Type checking against the
+// resource type definitions is internal/bicepcheck's.
 //
 // Everything lives in tests (go test ./internal/infracheck); each failure names the file, the
 // line where it can, and what to change. None of it proves deployability: only `azd provision`

@@ -16,6 +16,7 @@
 package localstack
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -103,6 +104,14 @@ type GatewayOptions struct {
 	// Keys overrides the token keys: current first, then previous (a rotated gateway).
 	// Default: Stack.Keys.
 	Keys []tokenformat.Key
+	// OmitRetryAfterHeader: the emulator's rate limits answer without their own Retry-After
+	// header (apimemu.Options), so tests show the policies set it themselves.
+	OmitRetryAfterHeader bool
+	// FunctionBaseURL replaces the function app's URL (named value function-base-url) for this
+	// gateway. Default: the stack's Functions host stand-in. Tests that need a state service
+	// configured in Go (the CIMD fetcher's loopback switch, which no setting reaches) put their
+	// own host stand-in there.
+	FunctionBaseURL string
 }
 
 // Stack is a running local gateway with its backends.
@@ -261,13 +270,14 @@ func (s *Stack) StartGateway(ctx context.Context, g GatewayOptions) (*apimemu.Ga
 	}
 	url := fmt.Sprintf("https://127.0.0.1:%d", freeport.Port(ln))
 	gw, err := apimemu.Start(ctx, &apimemu.Options{
-		NamedValues: s.NamedValues(url, g),
-		MSIEndpoint: s.MSI.Endpoint(),
-		MSIHeader:   s.MSI.Header(),
-		TLS:         tlsCfg,
-		Listener:    ln,
-		Stdout:      s.opts.Stdout,
-		Stderr:      s.opts.Stderr,
+		OmitRetryAfterHeader: g.OmitRetryAfterHeader,
+		NamedValues:          s.NamedValues(url, g),
+		MSIEndpoint:          s.MSI.Endpoint(),
+		MSIHeader:            s.MSI.Header(),
+		TLS:                  tlsCfg,
+		Listener:             ln,
+		Stdout:               s.opts.Stdout,
+		Stderr:               s.opts.Stderr,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("localstack: APIM emulator: %w", err)
@@ -297,7 +307,7 @@ func (s *Stack) NamedValues(gatewayURL string, g GatewayOptions) map[string]stri
 	return map[string]string{
 		"gateway-url":               gatewayURL,
 		"mcp-resource-url":          gatewayURL + "/mcp",
-		"function-base-url":         s.Host.URL(),
+		"function-base-url":         cmp.Or(g.FunctionBaseURL, s.Host.URL()),
 		"function-key":              s.FunctionKey,
 		"entra-authority-host":      s.Entra.URL() + "/",
 		"entra-tenant-id":           s.Entra.TenantID(),

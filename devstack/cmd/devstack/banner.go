@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"example.com/graphmcp/internal/localstack"
 )
@@ -18,7 +19,11 @@ func printBanner(w io.Writer, st *localstack.Stack, logDir string) {
 	ca := st.CAFile()
 	fmt.Fprintf(w, "MCP endpoint: %s\n", st.MCPURL())
 	for _, u := range st.Entra.Users() {
-		fmt.Fprintf(w, "Sign-in user: %s  password: %s  (%s)\n", u.UserPrincipalName, u.Password, u.DisplayName)
+		roles := "no app role"
+		if len(u.Roles) > 0 {
+			roles = "app role " + strings.Join(u.Roles, ", ")
+		}
+		fmt.Fprintf(w, "Sign-in user: %s  password: %s  (%s; %s)\n", u.UserPrincipalName, u.Password, u.DisplayName, roles)
 	}
 	fmt.Fprintf(w, "Local CA: %s\n", ca)
 	fmt.Fprintf(w, "Trust it in Node-based clients (MCP Inspector, Claude Code): NODE_EXTRA_CA_CERTS=%s\n", ca)

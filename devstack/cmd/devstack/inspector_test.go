@@ -98,7 +98,8 @@ func TestInspectorWebWalkthrough(t *testing.T) {
 	if err != nil || !ok || json.Unmarshal([]byte(strings.SplitN(line, "\n", 2)[0]), &res) != nil {
 		t.Fatalf("walk-through failed (%v):\n%s", err, out)
 	}
-	want := []string{"get_graph_user_details", "list_recent_files", "list_upcoming_events"}
+	// Adele holds the app role Tools.Mail, so the mail tool is listed too.
+	want := []string{"get_graph_user_details", "list_recent_files", "list_recent_mail", "list_upcoming_events"}
 	if !res.ConsentNamesClient || !res.ProfileShown || strings.Join(res.Tools, ",") != strings.Join(want, ",") {
 		t.Fatalf("walk-through result %+v; want the consent page naming MCP Inspector, tools %v, Adele's profile", res, want)
 	}

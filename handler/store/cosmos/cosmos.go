@@ -16,8 +16,9 @@
 // Atomicity comes from ETags: consume = read, then delete with If-Match (exactly one deleter
 // succeeds; the others get 412 or 404); rotate/extend = read, then replace with If-Match,
 // re-reading on 412. A registration is one item, so it exists completely or not at all.
-// 404/409/412 map to store errors; 429 and 5xx are retried with backoff by the pipeline and
-// then reported as store.ErrUnavailable, as are transport failures and 401/403 (the identity
+// 404/409/412 map to store errors; 429 and 5xx are retried with backoff by the pipeline (a 503
+// on a create or replace also by the store itself: see retryWrite) and then reported as
+// store.ErrUnavailable, as are transport failures and 401/403 (the identity
 // lacks the "Cosmos DB Built-in Data Contributor" role).
 //
 //	cred, _ := cosmos.NewCredential(os.Getenv, "")
@@ -30,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -265,9 +267,12 @@ func create[T expiring](ctx context.Context, s *Store, container, id string, rec
 	}
 	c := s.containers[container]
 	pk := azcosmos.NewPartitionKeyString(id)
-	_, err = c.CreateItem(ctx, pk, body, nil)
+	retried, err := retryWrite(ctx, func() error { _, err := c.CreateItem(ctx, pk, body, nil); return err })
 	if statusOf(err) != http.StatusConflict {
 		return mapErr(err)
+	}
+	if retried && holds[T](ctx, s, container, id, body) {
+		return nil // the 503 hid our own successful create
 	}
 	_, etag, rerr := read[T](ctx, s, container, id)
 	switch {
@@ -284,6 +289,48 @@ func create[T expiring](ctx context.Context, s *Store, container, id string, rec
 		return store.ErrConflict // someone else took or removed it meanwhile
 	}
 	return err
+}
+
+// Write retries. azcosmos retries a 503 on a write only in another region (the write may have
+// landed), so one transient 503 would fail the request. The writes here are idempotent by
+// construction: a create has a fixed id (a repeat that finds the item answers 409) and a replace
+// carries If-Match (a repeat after a landed write answers 412). So they are repeated after a
+// 503, a bounded number of times with growing pauses, within the operation's deadline; a 409 or
+// 412 after a repeat is then checked against the store ([holds]) to tell our own lost success
+// from someone else's write. Deletes are not repeated: a repeat's 404 could not tell our
+// consume from a concurrent one.
+const (
+	writeRetries    = 2
+	writeRetryPause = 50 * time.Millisecond // then ×4
+)
+
+// retryWrite runs write, repeating it after a 503; retried reports whether it was repeated.
+func retryWrite(ctx context.Context, write func() error) (retried bool, err error) {
+	pause := writeRetryPause
+	for attempt := 0; ; attempt++ {
+		err = write()
+		if statusOf(err) != http.StatusServiceUnavailable || attempt == writeRetries {
+			return attempt > 0, err
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return attempt > 0, err
+		}
+		pause *= 4
+	}
+}
+
+// holds reports whether the live item id is exactly the record in body (what we wrote).
+func holds[T expiring](ctx context.Context, s *Store, container, id string, body []byte) bool {
+	var mine doc[T]
+	if err := json.Unmarshal(body, &mine); err != nil {
+		return false
+	}
+	got, _, err := read[T](ctx, s, container, id)
+	return err == nil && reflect.DeepEqual(got, mine.Rec)
 }
 
 func get[T expiring](ctx context.Context, s *Store, container, id string) (T, error) {
@@ -335,9 +382,14 @@ func update[T expiring](ctx context.Context, s *Store, container, id string, fn 
 		if err != nil {
 			return err
 		}
-		_, err = s.containers[container].ReplaceItem(ctx, azcosmos.NewPartitionKeyString(id), id, body,
-			&azcosmos.ItemOptions{IfMatchEtag: &etag})
+		retried, err := retryWrite(ctx, func() error {
+			_, err := s.containers[container].ReplaceItem(ctx, azcosmos.NewPartitionKeyString(id), id, body,
+				&azcosmos.ItemOptions{IfMatchEtag: &etag})
+			return err
+		})
 		switch err = mapErr(err); {
+		case errors.Is(err, errPrecondition) && retried && holds[T](ctx, s, container, id, body):
+			return decided // the 503 hid our own successful replace: deciding again would misjudge it
 		case errors.Is(err, errPrecondition):
 			continue // changed under us: decide again on the fresh record
 		case err != nil:

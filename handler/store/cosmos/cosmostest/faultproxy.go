@@ -43,8 +43,9 @@ type FaultProxy struct {
 
 	mu     sync.Mutex
 	fault  Fault
-	budget int // how many item requests get the fault; < 0 = all
-	hits   int // item requests that got a fault
+	method string // only item requests with this method get the fault; "" = any
+	budget int    // how many item requests get the fault; < 0 = all
+	hits   int    // item requests that got a fault
 
 	latency atomic.Int64 // SetLatency, in nanoseconds
 }
@@ -133,7 +134,7 @@ func (p *FaultProxy) take(r *http.Request) Fault {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.fault == Pass || p.budget == 0 {
+	if p.fault == Pass || p.budget == 0 || (p.method != "" && r.Method != p.method) {
 		return Pass
 	}
 	if p.budget > 0 {
@@ -144,9 +145,13 @@ func (p *FaultProxy) take(r *http.Request) Fault {
 }
 
 // Set makes the next n item requests (n < 0: all of them) get fault f, and resets the count.
-func (p *FaultProxy) Set(f Fault, n int) {
+func (p *FaultProxy) Set(f Fault, n int) { p.SetFor("", f, n) }
+
+// SetFor is Set for item requests with this HTTP method only (POST creates, PUT replaces,
+// DELETE deletes, GET reads); "" means any.
+func (p *FaultProxy) SetFor(method string, f Fault, n int) {
 	p.mu.Lock()
-	p.fault, p.budget, p.hits = f, n, 0
+	p.fault, p.method, p.budget, p.hits = f, method, n, 0
 	p.mu.Unlock()
 }
 

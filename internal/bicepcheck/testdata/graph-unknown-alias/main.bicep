@@ -1,0 +1,1 @@
+extension microsoftGraphBeta // want `extension microsoftGraphBeta: no bicepconfig.json`
