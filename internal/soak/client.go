@@ -178,8 +178,8 @@ func (c *client) do(req *http.Request) (*http.Response, []byte, error) {
 
 // register is RFC 7591 dynamic registration (or, with a metadata document, nothing to do).
 func (c *client) register(ctx context.Context) error {
-	if id := c.r.cimdClientID(c.idx, c.redirect); id != "" {
-		c.clientID = id
+	if c.r.router != nil && c.r.usesDocument(c.idx) {
+		c.clientID = c.r.router.docs.publish(c.idx, c.redirect)
 		return nil
 	}
 	meta, _ := json.Marshal(map[string]any{

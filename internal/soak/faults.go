@@ -43,14 +43,16 @@ func (r *runner) schedule() []phase {
 	n := r.cfg.Clients
 	p := []phase{
 		{Name: "steady", At: 0},
-		{Name: "entra-5xx", At: 0.06, On: entraFault(&entra.TokenFault{Grants: all, Status: 503}), Off: entraOff},
-		{Name: "entra-timeout", At: 0.14, On: entraFault(&entra.TokenFault{Grants: all, Hang: hang}), Off: entraOff},
-		// Graph faults are budgets (about one per client), not windows: a throttled call waits
-		// out Retry-After up to three times, so a window would stall every client for seconds.
-		{Name: "graph-429", At: 0.22, On: func(context.Context) error { r.st.Graph.Throttle(n, time.Second); return nil },
+		// Graph first, while every client is calling tools (the Entra faults below make many
+		// sign in again). Graph faults are budgets (about one per client), not windows: a
+		// throttled call waits out Retry-After up to three times, so a window would stall every
+		// client for seconds.
+		{Name: "graph-429", At: 0.06, On: func(context.Context) error { r.st.Graph.Throttle(n, time.Second); return nil },
 			Off: func() { r.st.Graph.Throttle(0, 0) }},
-		{Name: "graph-503", At: 0.30, On: func(context.Context) error { r.st.Graph.Fail(2*n, 503); return nil },
+		{Name: "graph-503", At: 0.14, On: func(context.Context) error { r.st.Graph.Fail(2*n, 503); return nil },
 			Off: func() { r.st.Graph.Fail(0, 0) }},
+		{Name: "entra-5xx", At: 0.22, On: entraFault(&entra.TokenFault{Grants: all, Status: 503}), Off: entraOff},
+		{Name: "entra-timeout", At: 0.30, On: entraFault(&entra.TokenFault{Grants: all, Hang: hang}), Off: entraOff},
 	}
 	if r.proxy != nil {
 		cosmos := func(f cosmostest.Fault, n int, latency time.Duration) (func(context.Context) error, func()) {

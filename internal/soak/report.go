@@ -21,19 +21,23 @@ type Report struct {
 	Responses                                      int
 	Success, Documented, Explained, Bare, NoAnswer int
 	Registrations, LostRegistrations, ReRegistered int
-	Recovered                                      int
-	CodesRedeemed, CodesTwice                      int
-	Replays, DoubleRedeems, ReuseProbes            int
-	Families                                       familyCounts
-	Baseline, End                                  Sample
-	Samples                                        []Sample
-	Restarts                                       int
-	SecretsTracked, LinesScanned                   int
-	Leaks                                          []Leak
-	FaultHits                                      map[string]int64
-	Violations                                     []string
-	phases                                         []phaseRow
-	unexplained                                    map[string]int
+	// DocumentClients named a metadata document; the gateway looked them up DocumentLookups
+	// times, and the fetcher read a document DocumentFetches times (the rest from its cache).
+	DocumentClients                     int
+	DocumentLookups, DocumentFetches    int64
+	Recovered                           int
+	CodesRedeemed, CodesTwice           int
+	Replays, DoubleRedeems, ReuseProbes int
+	Families                            familyCounts
+	Baseline, End                       Sample
+	Samples                             []Sample
+	Restarts                            int
+	SecretsTracked, LinesScanned        int
+	Leaks                               []Leak
+	FaultHits                           map[string]int64
+	Violations                          []string
+	phases                              []phaseRow
+	unexplained                         map[string]int
 }
 
 func (rep *Report) violate(format string, args ...any) {
@@ -158,6 +162,14 @@ func (rep *Report) finish(r *runner, logs *logSet) {
 	}
 	rep.Leaks = scanSecrets(all, secrets, formatPatterns(ids))
 
+	if r.router != nil {
+		for _, c := range r.clients {
+			if r.usesDocument(c.idx) {
+				rep.DocumentClients++
+			}
+		}
+		rep.DocumentLookups, rep.DocumentFetches = r.router.served.Load(), r.router.docs.fetches.Load()
+	}
 	rep.FaultHits = map[string]int64{
 		"entra token faults":           r.st.Entra.TokenFaultHits(),
 		"identity requests dropped":    r.st.MSI.DownHits(),
@@ -187,6 +199,9 @@ func (rep *Report) finish(r *runner, logs *logSet) {
 	}
 	if rep.Recovered != rep.Clients || rep.ReRegistered > 0 {
 		rep.violate("after the faults: %d of %d clients recovered, %d registered again", rep.Recovered, rep.Clients, rep.ReRegistered)
+	}
+	if rep.DocumentClients > 0 && rep.DocumentLookups == 0 {
+		rep.violate("%d clients named a metadata document but the gateway never looked one up", rep.DocumentClients)
 	}
 	wantRestarts := 1
 	if rep.Store == StoreBolt {
@@ -252,7 +267,7 @@ func (rep *Report) String() string {
 	fmt.Fprintf(&sb, `
 invariants:
   responses                 %d: %d success, %d documented errors, %d bare 5xx explained by the handler being down, %d unexplained, %d without an answer
-  registrations             %d made, %d lost (not readable at the end)
+  registrations             %d made, %d lost (not readable at the end); %d clients by metadata document (%d lookups, %d document fetches)
   authorization codes       %d redeemed, %d redeemed twice (%d replays and %d concurrent double redemptions attempted)
   refresh families          %d seen, %d consistent with the store, %d revoked (%d by detected reuse; %d reuse probes), %d orphaned
   recovery                  %d of %d clients got a tool call through after the faults (in %s), %d registered again
@@ -260,7 +275,7 @@ invariants:
   secrets in logs           %d values tracked and every issued format, %d log lines scanned, %d leaks
   requests in the load      %d
 `, rep.Responses, rep.Success, rep.Documented, rep.Explained, rep.Bare, rep.NoAnswer,
-		rep.Registrations, rep.LostRegistrations,
+		rep.Registrations, rep.LostRegistrations, rep.DocumentClients, rep.DocumentLookups, rep.DocumentFetches,
 		rep.CodesRedeemed, rep.CodesTwice, rep.Replays, rep.DoubleRedeems,
 		f.Families, f.Consistent, f.Revoked, f.ReuseRevoked, rep.ReuseProbes, f.Orphaned,
 		rep.Recovered, rep.Clients, rep.RecoveryTime.Round(time.Millisecond), rep.ReRegistered,

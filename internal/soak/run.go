@@ -36,11 +36,9 @@ type Config struct {
 	Clients, Users int
 	// MaxRequests bounds the HTTP requests of the load phase (default 200000).
 	MaxRequests int64
-	// CIMDClientID, when set, may give client i a Client ID Metadata Document URL to use as its
-	// client_id instead of registering (return "" for a registered client). The handler binary
-	// only fetches documents from public addresses; serving one from loopback needs the
-	// test-only switch to reach the binary (issue 13 §3). Nil: every client registers.
-	CIMDClientID func(i int, redirect string) string
+	// NoCIMD makes every client register. By default every eighth client instead names a
+	// Client ID Metadata Document (cimd.go).
+	NoCIMD bool
 	// Logf receives progress lines. Default: discard.
 	Logf func(format string, args ...any)
 }
@@ -52,6 +50,7 @@ const statsInterval = 250 * time.Millisecond
 type runner struct {
 	cfg     Config
 	st      *localstack.Stack
+	router  *cimdRouter
 	proxy   *cosmostest.FaultProxy
 	rec     *recorder
 	led     *ledger
@@ -77,13 +76,6 @@ type phaseRun struct {
 }
 
 func (r *runner) spend() bool { return r.requests.Load() < r.cfg.MaxRequests }
-
-func (r *runner) cimdClientID(i int, redirect string) string {
-	if r.cfg.CIMDClientID == nil {
-		return ""
-	}
-	return r.cfg.CIMDClientID(i, redirect)
-}
 
 // countingTransport counts every request of the run against MaxRequests.
 type countingTransport struct {
@@ -132,11 +124,17 @@ func Run(tb testing.TB, cfg Config) *Report {
 	users := soakUsers(cfg.Users)
 	gwLog := logs.writer("gateway")
 	dir := tb.TempDir()
+	// Rate limits far above the load: a 429 would be documented, but this soak is about faults.
+	gw := localstack.GatewayOptions{RegisterRateLimit: 1 << 20, TokenRateLimit: 1 << 20, MCPRateLimit: 1 << 20}
+	if !cfg.NoCIMD {
+		if r.router, err = startCIMDRouter(); err != nil {
+			tb.Fatalf("soak: %v", err)
+		}
+		defer r.router.Close()
+		gw.FunctionBaseURL = r.router.URL()
+	}
 	st, err := localstack.Start(context.Background(), &localstack.Options{
-		Dir: dir, Users: users, Handler: ho, Stdout: gwLog, Stderr: gwLog,
-		// Rate limits far above the load: a 429 would be documented, but this soak is about faults.
-		Gateway: localstack.GatewayOptions{RegisterRateLimit: 1 << 20, TokenRateLimit: 1 << 20, MCPRateLimit: 1 << 20},
-	})
+		Dir: dir, Users: users, Handler: ho, Stdout: gwLog, Stderr: gwLog, Gateway: gw})
 	if err != nil {
 		tb.Fatalf("soak: starting the local stack (%s store): %v", cfg.Store, err)
 	}
@@ -149,6 +147,12 @@ func Run(tb testing.TB, cfg Config) *Report {
 	}
 	defer closeStack()
 	r.st, r.keys = st, st.Keys
+	if r.router != nil {
+		if err := r.router.connect(st); err != nil {
+			closeStack()
+			tb.Fatalf("soak: the metadata document host: %v", err)
+		}
+	}
 	r.gateway = st.GatewayURL()
 	r.rec = newRecorder(r.gateway, st.Entra.URL(), cat)
 	r.gatewayHost, r.entraHost = hostOf(r.gateway), hostOf(st.Entra.URL())

@@ -3,6 +3,7 @@ package cosmostest
 import (
 	"bytes"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -60,6 +61,8 @@ func NewFaultProxy(tb testing.TB, emulator string) *FaultProxy {
 	p := &FaultProxy{}
 	var self string // host:port of the proxy, known once the server listens
 	rp := &httputil.ReverseProxy{
+		// A caller that gives up (a timeout, a killed handler) is no news; keep test output clean.
+		ErrorLog: log.New(io.Discard, "", 0),
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(target)
 			// The emulator's quirk fix (ReadFix) for stores that do not add it themselves, such
