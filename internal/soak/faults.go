@@ -44,12 +44,12 @@ func (r *runner) schedule() []phase {
 	p := []phase{
 		{Name: "steady", At: 0},
 		// Graph first, while every client is calling tools (the Entra faults below make many
-		// sign in again). Graph faults are budgets (about one per client), not windows: a
-		// throttled call waits out Retry-After up to three times, so a window would stall every
-		// client for seconds.
-		{Name: "graph-429", At: 0.06, On: func(context.Context) error { r.st.Graph.Throttle(n, time.Second); return nil },
+		// sign in again). Graph faults are budgets, not windows: the handler waits out each
+		// Retry-After (and backs off after a 503) before it retries, so a window, or a budget
+		// of one per client, would stall every client for seconds and starve the next phases.
+		{Name: "graph-429", At: 0.06, On: func(context.Context) error { r.st.Graph.Throttle(max(1, n/4), time.Second); return nil },
 			Off: func() { r.st.Graph.Throttle(0, 0) }},
-		{Name: "graph-503", At: 0.14, On: func(context.Context) error { r.st.Graph.Fail(2*n, 503); return nil },
+		{Name: "graph-503", At: 0.14, On: func(context.Context) error { r.st.Graph.Fail(max(1, n/2), 503); return nil },
 			Off: func() { r.st.Graph.Fail(0, 0) }},
 		{Name: "entra-5xx", At: 0.22, On: entraFault(&entra.TokenFault{Grants: all, Status: 503}), Off: entraOff},
 		{Name: "entra-timeout", At: 0.30, On: entraFault(&entra.TokenFault{Grants: all, Hang: hang}), Off: entraOff},

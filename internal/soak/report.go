@@ -263,6 +263,18 @@ func (rep *Report) String() string {
 	}
 	sort.Strings(hits)
 	fmt.Fprintf(&sb, "\nfaults that reached their target: %s\n", strings.Join(hits, ", "))
+	var missed []string
+	for k, v := range rep.FaultHits {
+		if v == 0 {
+			missed = append(missed, k)
+		}
+	}
+	if len(missed) > 0 {
+		sort.Strings(missed)
+		// Not a violation: whether a fault meets a request depends on timing (phases of a
+		// short run last a fraction of a second), and the soak fails on invariants only.
+		fmt.Fprintf(&sb, "note: no request met %s in this run; a longer SOAK_DURATION gives every phase more time\n", strings.Join(missed, ", "))
+	}
 	f := rep.Families
 	fmt.Fprintf(&sb, `
 invariants:
