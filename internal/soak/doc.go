@@ -12,9 +12,10 @@
 //   - the handler's goroutines and memory return to their baseline;
 //   - no token, code, cookie, key or secret appears in any log line of any process.
 //
-// The clients are complete OAuth clients (dynamic registration, PKCE S256, the consent page
-// with its CSRF cookie and token, the Entra sign-in page, code exchange, refresh rotation) and
-// call tools with the go-sdk MCP client. The fault schedule (faults.go) crashes the handler and
+// The clients are complete OAuth clients (dynamic registration, or for every eighth a Client
+// ID Metadata Document (cimd.go); PKCE S256; the consent page with its CSRF cookie and token;
+// the Entra sign-in page; code exchange; refresh rotation) and call tools with the go-sdk MCP
+// client. The fault schedule (faults.go) crashes the handler and
 // takes the managed-identity endpoint down, makes Entra's token endpoint fail and hang, throttles
 // and fails Graph, and throttles, fails, slows and drops Cosmos DB answers (or restarts the state
 // service over the bbolt file). The soak fails on a broken invariant, never on a timing.

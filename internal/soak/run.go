@@ -186,6 +186,7 @@ func Run(tb testing.TB, cfg Config) *Report {
 	r.requests.Store(0)
 	r.load(ctx)
 	rep.LoadRequests = r.requests.Load()
+	r.requests.Store(0) // MaxRequests bounds the load; recovery has its own bound in time
 
 	// Recovery: with every fault off, each client must get a tool call through again with the
 	// registration it has (a client never registers twice).
@@ -252,23 +253,30 @@ func soakUsers(n int) []entra.User {
 func (r *runner) untilToolWorks(ctx context.Context, bound time.Duration) int {
 	ctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
-	var wg sync.WaitGroup
 	var n atomic.Int64
+	r.eachClient(func(c *client) {
+		c.toolOK = false
+		for ctx.Err() == nil && !c.toolOK {
+			r.act(ctx, c)
+		}
+		if c.toolOK {
+			n.Add(1)
+		}
+	})
+	return int(n.Load())
+}
+
+// eachClient runs f for every client at once and returns when all have returned.
+func (r *runner) eachClient(f func(c *client)) {
+	var wg sync.WaitGroup
 	for _, c := range r.clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c.toolOK = false
-			for ctx.Err() == nil && !c.toolOK {
-				r.act(ctx, c)
-			}
-			if c.toolOK {
-				n.Add(1)
-			}
+			f(c)
 		}()
 	}
 	wg.Wait()
-	return int(n.Load())
 }
 
 // act makes one step of c while the run is not paused, backing off after a failure.
@@ -293,16 +301,15 @@ func (r *runner) act(ctx context.Context, c *client) {
 // load runs every client for Duration while the schedule injects and clears faults.
 func (r *runner) load(ctx context.Context) {
 	var stop atomic.Bool
-	var wg sync.WaitGroup
-	for _, c := range r.clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	done := make(chan struct{})
+	go func() {
+		r.eachClient(func(c *client) {
 			for !stop.Load() {
 				r.act(ctx, c)
 			}
-		}()
-	}
+		})
+		close(done)
+	}()
 	start := time.Now()
 	phases := r.schedule()
 	for i, p := range phases {
@@ -330,7 +337,7 @@ func (r *runner) load(ctx context.Context) {
 		last.Off()
 	}
 	stop.Store(true)
-	wg.Wait()
+	<-done
 	r.mu.Lock()
 	r.marks[len(r.marks)-1].end = time.Now()
 	r.mu.Unlock()
