@@ -4,7 +4,7 @@ GO ?= go
 DIST := dist
 GOTEST_FLAGS ?= -count=1 -timeout 20m
 
-.PHONY: help build deps test bench fuzz dev package clean
+.PHONY: help build deps test bench fuzz soak dev package clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ dev: deps ## run the whole gateway on loopback, no Azure (state in .devstack/; D
 
 bench: ## print throughput, latency percentiles and identity request counts
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./handler/...
+
+soak: deps ## the whole local stack under load and faults, then its invariants (SOAK_DURATION, default 60s)
+	SOAK_DURATION=$${SOAK_DURATION:-60s} $(GO) test -count=1 -timeout 30m -run '^TestSoak$$' -v ./internal/soak
 
 fuzz: ## run each fuzz target for a bounded time (FUZZTIME, default 20s)
 	./scripts/fuzz.sh $${FUZZTIME:-20s}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -27,6 +28,8 @@ type userAgent struct {
 	hosts map[string]bool
 	// stop, when set, ends the journey at the first redirect it accepts (not followed).
 	stop func(*url.URL) bool
+	// user and password sign in on the Entra stand-in's page; "" means gatewayUser.
+	user, password string
 }
 
 func newUserAgent(g *gatewayStack, base string) *userAgent {
@@ -186,10 +189,10 @@ func (ua *userAgent) isSignInPage(f flow) bool {
 		signInAction.MatchString(f.Body)
 }
 
-// signInForm is the sign-in page's form filled in as gatewayUser.
+// signInForm is the sign-in page's form filled in as ua.user, by default gatewayUser.
 func (ua *userAgent) signInForm(body string) url.Values {
 	v := consentForm(body) // the same hidden-input shape
-	v.Set("username", gatewayUser)
-	v.Set("password", gatewayPassword)
+	v.Set("username", cmp.Or(ua.user, gatewayUser))
+	v.Set("password", cmp.Or(ua.password, gatewayPassword))
 	return v
 }

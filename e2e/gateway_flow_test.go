@@ -44,10 +44,17 @@ type grant struct {
 	expiresIn             float64
 }
 
-// authorize registers a client (unless clientID is given) and runs the whole authorization code
-// flow against base through the user agent, returning the token response.
+// authorize registers a client and runs the whole authorization code flow against base through
+// the user agent, signed in as gatewayUser, returning the token response.
 func (g *gatewayStack) authorize(t *testing.T, base string) grant {
 	t.Helper()
+	return g.authorizeAs(t, newUserAgent(g, base))
+}
+
+// authorizeAs is authorize with the user agent ua (which names the user who signs in).
+func (g *gatewayStack) authorizeAs(t *testing.T, ua *userAgent) grant {
+	t.Helper()
+	base := ua.base
 	redirect := "http://127.0.0.1:9/callback"
 	clientID := g.register(t, base, map[string]any{
 		"client_name": "gateway e2e client", "redirect_uris": []string{redirect},
@@ -56,7 +63,7 @@ func (g *gatewayStack) authorize(t *testing.T, base string) grant {
 	})
 	p := newPKCE()
 	state := randomString(16)
-	f := newUserAgent(g, base).run(t, authorizeURL(base, clientID, redirect, state, p, nil), "approve", nil)
+	f := ua.run(t, authorizeURL(base, clientID, redirect, state, p, nil), "approve", nil)
 	code := codeFrom(t, f, state, base)
 	status, tok := g.postForm(t, base+"/token", url.Values{
 		"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirect},

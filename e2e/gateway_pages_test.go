@@ -18,10 +18,17 @@ import (
 // pagesHostileName is a client name made of markup: the pages must show it as text.
 const pagesHostileName = `<script>alert(1)</script><img src=x onerror=alert(2)>"'& Helper`
 
+// pagesHostilePath is the path of a metadata document whose URL (the client_id, which the
+// consent page shows) breaks out of an attribute and opens an element, within the printable
+// ASCII that client_id URLs may hold.
+const pagesHostilePath = `/pages/x'"><svg/onload=alert(4)>.json`
+
 // TestGatewayPagesDesign looks at every page a person meets during sign-in in headless Chromium:
 // the consent page (an application on this computer, a website, an app behind a private-use
-// scheme, a client with a hostile name and redirect URI), the error page of /authorize, and the
-// Entra stand-in's sign-in page (fresh and after a wrong password) and error page. Each page, at
+// scheme, a client with a hostile name and redirect URI, a client identified by its metadata
+// document, plain and hostile), the error page of /authorize, the page a Graph consent link
+// returns to (granted and refused), and the Entra stand-in's sign-in page (fresh and after a
+// wrong password) and error page. Each page, at
 // 360 px and 1,280 px wide in light and dark mode: axe-core finds no violation, nothing is wider
 // than the window, the stylesheet applied (the system font stack; light and dark colours differ).
 // Each page carries exactly one <style> whose SHA-256 is the CSP's only style source (no
@@ -59,11 +66,33 @@ func TestGatewayPagesDesign(t *testing.T) {
 		consentURL[c.scenario] = authorizeURL(base, id, c.redirect, randomString(12), newPKCE(), nil)
 		scs = append(scs, scenario{Name: c.scenario, URL: consentURL[c.scenario]})
 	}
+	// Clients whose client_id is the URL of their metadata document (at the CIMD gateway): the
+	// page names the document's host; a document that only lists loopback redirect URIs gets
+	// the loopback-only caution; a hostile name and a hostile document URL stay text.
+	c := getCIMDGateway(t, g)
+	cimdClient := func(path, name, redirect string) string {
+		doc := &document{maxAge: "600"}
+		id := c.docs.handle(path, doc.serve)
+		doc.set(metadataDoc(id, name, redirect), `"pages"`)
+		return id
+	}
+	cimdID := cimdClient("/pages/client.json", "Example MCP Client", "http://127.0.0.1:6274/oauth/callback")
+	cimdHostileID := cimdClient(pagesHostilePath, pagesHostileName, hostileRedirect)
+	scs = append(scs,
+		scenario{Name: "consent-cimd", URL: authorizeURL(c.URL(), cimdID, "http://127.0.0.1:6274/oauth/callback", randomString(12), newPKCE(), nil)},
+		scenario{Name: "consent-cimd-hostile", URL: authorizeURL(c.URL(), cimdHostileID, hostileRedirect, randomString(12), newPKCE(), nil)},
+		// Where a tool's Graph consent link returns (handler/obo.ConsentPage): accepted, and
+		// refused with a hostile error_description that must not be echoed.
+		scenario{Name: "graph-consent", URL: base + "/oauth-callback?" + url.Values{"state": {"graph-consent"}, "code": {"never-redeemed"}}.Encode()},
+		scenario{Name: "graph-consent-denied", URL: base + "/oauth-callback?" + url.Values{"state": {"graph-consent"},
+			"error": {"access_denied"}, "error_description": {pagesHostileName}}.Encode()},
+	)
 	scs = append(scs,
 		scenario{Name: "authorize-error", URL: authorizeURL(base, "no-such-client", "http://127.0.0.1:6274/cb", "s", newPKCE(), nil)},
 		scenario{Name: "signin", URL: consentURL["consent-loopback"], Then: "signin"},
 		scenario{Name: "signin-error", URL: consentURL["consent-loopback"], Then: "signin-error"},
-		scenario{Name: "entra-error", URL: g.Entra.AuthorizeURL() + "?" + url.Values{"client_id": {"not-our-app"}}.Encode()},
+		// The stand-in's error page echoes the unknown client_id: markup, shown as text.
+		scenario{Name: "entra-error", URL: g.Entra.AuthorizeURL() + "?" + url.Values{"client_id": {pagesHostileName}}.Encode()},
 	)
 	results := runChromiumScript(t, "pages-design.mjs", scs, "SCREENSHOT_DIR="+dir, "SIGNIN_USER="+gatewayUser,
 		"AXE="+filepath.Join(testdeps.NodeModules(t), "axe-core", "axe.min.js"))
@@ -105,19 +134,41 @@ func TestGatewayPagesDesign(t *testing.T) {
 		host string
 		warn bool
 	}{"consent-loopback": {"127.0.0.1", false}, "consent-website": {"vscode.dev", false},
-		"consent-private-use": {"cursor:", true}, "consent-hostile": {"app.example", false}} {
+		"consent-private-use": {"cursor:", true}, "consent-hostile": {"app.example", false},
+		"consent-cimd": {"127.0.0.1", false}, "consent-cimd-hostile": {"app.example", false}} {
 		r := results[name]
 		if r["redirectHost"] != want.host || r["destWarn"] != want.warn {
 			t.Errorf("%s: redirect host %v, warning style %v; want %q, %v", name, r["redirectHost"], r["destWarn"], want.host, want.warn)
 		}
 	}
-	// Hostile input is text, not markup.
-	if h := results["consent-hostile"]; h["clientName"] != pagesHostileName || h["redirectUri"] != hostileRedirect ||
-		!strings.Contains(fmt.Sprint(h["title"]), pagesHostileName) {
-		t.Errorf("hostile client: name %q, redirect %q, title %q", h["clientName"], h["redirectUri"], h["title"])
+	// Hostile input is text, not markup: a registered client's name and redirect URI, and a
+	// metadata document's name, redirect URI and URL (the client_id).
+	for _, name := range []string{"consent-hostile", "consent-cimd-hostile"} {
+		if h := results[name]; h["clientName"] != pagesHostileName || h["redirectUri"] != hostileRedirect ||
+			!strings.Contains(fmt.Sprint(h["title"]), pagesHostileName) {
+			t.Errorf("%s: name %q, redirect %q, title %q", name, h["clientName"], h["redirectUri"], h["title"])
+		}
+	}
+	if h := results["consent-cimd-hostile"]; h["clientIdUrl"] != cimdHostileID || h["clientIdHost"] != c.docs.host() || h["loopbackWarning"] != false {
+		t.Errorf("hostile metadata document: client_id %q, host %q, loopback caution %v", h["clientIdUrl"], h["clientIdHost"], h["loopbackWarning"])
+	}
+	// The metadata document's name and host, and the caution for a loopback-only document.
+	if r := results["consent-cimd"]; r["clientName"] != "Example MCP Client" || r["clientIdHost"] != c.docs.host() ||
+		r["clientIdUrl"] != cimdID || r["loopbackWarning"] != true {
+		t.Errorf("metadata document client: name %q, document host %q, client_id %q, loopback caution %v",
+			r["clientName"], r["clientIdHost"], r["clientIdUrl"], r["loopbackWarning"])
+	}
+	if r := results["graph-consent"]; r["result"] != "Permissions granted" {
+		t.Errorf("graph consent page: %q", r["result"])
+	}
+	if r := results["graph-consent-denied"]; r["result"] != "Permissions not granted" || strings.Contains(fmt.Sprint(r["bodyText"]), "Helper") {
+		t.Errorf("graph consent refused: %q; the page must not echo the request: %q", r["result"], r["bodyText"])
 	}
 	if e := results["authorize-error"]; !strings.Contains(fmt.Sprint(e["errorText"]), "not registered") {
 		t.Errorf("authorize error page: %q", e["errorText"])
+	}
+	if e := results["entra-error"]; !strings.Contains(fmt.Sprint(e["errorText"]), "AADSTS700016") || !strings.Contains(fmt.Sprint(e["errorText"]), pagesHostileName) {
+		t.Errorf("Entra error page for a client_id made of markup: %q", e["errorText"])
 	}
 	if e := results["signin-error"]; !strings.Contains(fmt.Sprint(e["errorText"]), "AADSTS50126") {
 		t.Errorf("sign-in page after a wrong password: %q", e["errorText"])

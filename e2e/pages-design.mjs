@@ -1,7 +1,7 @@
 // Looks at the pages a person meets during sign-in — the gateway's consent page, its error page,
-// the Entra stand-in's sign-in and error pages — in headless Chromium (Debian's /usr/bin/chromium
+// its page after a Graph consent link, the Entra stand-in's sign-in and error pages — in headless Chromium (Debian's /usr/bin/chromium
 // through playwright-core), for e2e/gateway_pages_test.go. Input: a JSON array of scenarios on
-// stdin, each {name, url, then?, hostile?}; output: one `RESULT {...}` JSON line per scenario.
+// stdin, each {name, url, then?}; output: one `RESULT {...}` JSON line per scenario.
 //
 // For every page, at 360 px and 1,280 px wide, in light and dark mode (prefers-color-scheme):
 // a full-page screenshot written to $SCREENSHOT_DIR/<name>-<width>-<scheme>.png (and, at 1,280 px,
@@ -87,6 +87,11 @@ for (const sc of scenarios) {
       redirectHost: document.querySelector('#redirect-host')?.textContent ?? null,
       redirectUri: document.querySelector('#redirect-uri')?.textContent ?? null,
       redirectKind: document.querySelector('#redirect-kind')?.textContent ?? null,
+      clientIdHost: document.querySelector('#client-id-host')?.textContent ?? null,
+      clientIdUrl: document.querySelector('#client-id-url')?.textContent ?? null,
+      loopbackWarning: document.querySelector('#loopback-warning') !== null,
+      result: document.querySelector('#result')?.textContent ?? null,
+      bodyText: document.body.textContent,
       destWarn: document.querySelector('.dest')?.classList.contains('warn') ?? null,
       errorText: document.querySelector('#error')?.textContent ?? null,
       title: document.title,

@@ -80,6 +80,9 @@ func run() int {
 		slog.Bool("identity_endpoint_set", os.Getenv("IDENTITY_ENDPOINT") != ""),
 		slog.Bool("identity_header_set", os.Getenv("IDENTITY_HEADER") != ""))
 
+	if cfg.RuntimeStatsInterval > 0 {
+		go logging.LogRuntimeStats(ctx, logger, cfg.RuntimeStatsInterval)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -29,8 +29,16 @@ param grantAdminConsent bool = false
 @description('Put Storage, Cosmos DB and Key Vault behind private endpoints in a new VNet. Default off.')
 param enableVnet bool = false
 
-@description('Microsoft Graph endpoint of this cloud; derived from environment().name when empty.')
+@description('Microsoft Graph endpoint of this cloud; derived from the cloud when empty.')
 param graphEndpoint string = ''
+
+// The clouds the per-cloud maps below know. A parameter, not environment().name used directly, so
+// that another cloud fails when ARM validates the template — before anything is deployed — with
+// "The provided value for the template parameter 'cloud' is not valid" naming the allowed values,
+// instead of a missing map key halfway through a deployment. (Bicep's `assert` is experimental.)
+@description('Azure cloud of this deployment (environment().name). The template knows only these; another cloud needs its values added to the per-cloud maps in main.bicep.')
+@allowed([ 'AzureCloud', 'AzureUSGovernment', 'AzureChinaCloud' ])
+param cloud string = environment().name
 
 @description('Longest MCP access-token lifetime in seconds (the gateway never exceeds the Entra token\'s expiry).')
 @minValue(300)
@@ -108,7 +116,8 @@ var appRoles = [
   }
 ]
 
-// Per-cloud values environment() does not carry.
+// Per-cloud values environment() does not carry; keys are exactly the allowed values of `cloud`
+// (internal/infracheck checks it).
 var ficAudiences = {
   AzureCloud: 'api://AzureADTokenExchange'
   AzureUSGovernment: 'api://AzureADTokenExchangeUSGov'
@@ -119,8 +128,13 @@ var graphEndpoints = {
   AzureUSGovernment: 'https://graph.microsoft.us'
   AzureChinaCloud: 'https://microsoftgraph.chinacloudapi.cn'
 }
-var ficAudience = ficAudiences[environment().name]
-var graph = empty(graphEndpoint) ? graphEndpoints[environment().name] : graphEndpoint
+var cosmosPrivateDnsZones = {
+  AzureCloud: 'privatelink.documents.azure.com'
+  AzureUSGovernment: 'privatelink.documents.azure.us'
+  AzureChinaCloud: 'privatelink.documents.azure.cn'
+}
+var ficAudience = ficAudiences[cloud]
+var graph = empty(graphEndpoint) ? graphEndpoints[cloud] : graphEndpoint
 var cosmosDatabaseName = 'mcpgateway'
 var functionAppName = 'func-${token}'
 
@@ -189,11 +203,6 @@ module keyVault 'modules/keyvault.bicep' = {
     location: location
     tags: tags
     vaultName: 'kv-${token}'
-    // APIM's system-assigned identity, not the gateway UAMI: with the vault firewall on (enableVnet)
-    // APIM reads Key Vault only as a trusted service, which the docs allow only for the system-assigned
-    // identity ("You can't use a user-assigned identity", api-management-howto-properties). One path for
-    // both modes.
-    apimPrincipalId: apimService.outputs.systemPrincipalId
     privateOnly: enableVnet
     tokenEncKey: tokenEncKey
     tokenMacKey: tokenMacKey
@@ -201,6 +210,35 @@ module keyVault 'modules/keyvault.bicep' = {
     tokenPrevMacKey: tokenPrevMacKey
     cookieKey: cookieKey
     functionKey: functionKey
+  }
+}
+
+// Who reads the Key Vault-backed named values (infra/README.md, "Key Vault access and the first
+// provision"). Without the vault firewall: the gateway's user-assigned identity, granted here at the
+// start of the deployment — it exists before API Management does, and this assignment does not wait
+// for API Management — so RBAC has propagated by the time the named values are created, many minutes
+// later, after API Management, the app registration and the function app. With the firewall
+// (enableVnet): API Management reads Key Vault only as a trusted service, which the docs allow only
+// for its system-assigned identity ("You can't use a user-assigned identity",
+// api-management-howto-properties), so that identity is granted as soon as the service exists, and
+// the app registration waits for it to lengthen the propagation window.
+module gatewayVaultReader 'modules/keyvault-readers.bicep' = if (!enableVnet) {
+  name: 'keyvault-reader-gateway'
+  scope: rg
+  params: {
+    vaultName: keyVault.outputs.vaultName
+    principalId: identities.outputs.apimIdentityPrincipalId
+    secretNames: keyVault.outputs.secretNames
+  }
+}
+
+module apimSystemVaultReader 'modules/keyvault-readers.bicep' = if (enableVnet) {
+  name: 'keyvault-reader-apim-system'
+  scope: rg
+  params: {
+    vaultName: keyVault.outputs.vaultName
+    principalId: apimService.outputs.systemPrincipalId
+    secretNames: keyVault.outputs.secretNames
   }
 }
 
@@ -230,6 +268,7 @@ module network 'modules/network.bicep' = if (enableVnet) {
     vnetName: 'vnet-${token}'
     storageAccountId: storage.outputs.storageAccountId
     cosmosAccountId: cosmos.outputs.accountId
+    cosmosPrivateDnsZone: cosmosPrivateDnsZones[cloud]
     keyVaultId: keyVault.outputs.vaultId
   }
 }
@@ -251,6 +290,8 @@ module entra 'modules/entra.bicep' = {
     ficAudience: ficAudience
     grantAdminConsent: grantAdminConsent
   }
+  // Only to give the system identity's Key Vault role time to propagate (see the readers above).
+  dependsOn: [ apimSystemVaultReader ]
 }
 
 // Local (stdio) mode's public-client app: `handler stdio` on a developer machine signs in with it
@@ -311,6 +352,8 @@ module apimGateway 'modules/apim-gateway.bicep' = {
   params: {
     apimName: apimService.outputs.apimName
     keyVaultUri: keyVault.outputs.vaultUri
+    // Empty = API Management's system-assigned identity reads the vault (the firewall case).
+    keyVaultIdentityClientId: enableVnet ? '' : identities.outputs.apimIdentityClientId
     backendUrls: {
       function: function.outputs.baseUrl
     }
@@ -335,6 +378,8 @@ module apimGateway 'modules/apim-gateway.bicep' = {
       'mcp-rate-limit-calls': string(mcpRateLimitCalls)
     }
   }
+  // The named values need their reader's role assignment (the module takes nothing from it).
+  dependsOn: [ gatewayVaultReader, apimSystemVaultReader ]
 }
 
 // Outputs become azd environment values (hooks read them); none is secret.
@@ -349,6 +394,10 @@ output MCP_GATEWAY_URL string = gatewayUrl
 output MCP_SERVER_URL string = mcpUrl
 output MCP_RESOURCE_METADATA_URL string = resourceMetadataUrl
 output ENTRA_APP_CLIENT_ID string = entra.outputs.appId
+// The app registration this environment created, by object id: `azd down`'s postdown hook
+// (cmd/appcleanup) deletes exactly this one, never one found by name.
+output ENTRA_APP_OBJECT_ID string = entra.outputs.objectId
+output MICROSOFT_GRAPH_ENDPOINT string = graph
 output ENTRA_APP_IDENTIFIER_URI string = entra.outputs.identifierUri
 output ENTRA_LOCAL_CLIENT_ID string = entraLocal.outputs.appId
 output COSMOS_ENDPOINT string = cosmos.outputs.endpoint

@@ -8,7 +8,10 @@
 // URI; unused registrations expire in the state service), the refusal paths of /authorize and
 // /token, and CORS on the metadata. It never signs anyone in and never prints a token: a sign-in,
 // a tool call and the on-behalf-of exchange need a person and a client (see README).
-// It exits 1 when any check fails, 2 on usage errors.
+// A request that fails in transit (DNS of a new gateway, refused or reset connections, timeouts)
+// is retried with bounded backoff; an answer is never retried, so a wrong one fails its check at once.
+// It exits 1 when any check fails (saying which command to rerun when the gateway was unreachable),
+// 2 on usage errors.
 package main
 
 import (

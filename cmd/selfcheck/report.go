@@ -21,7 +21,16 @@ func Print(w io.Writer, gateway string, results []Result) int {
 	fmt.Fprintln(w)
 	mcp := gateway + "/mcp"
 	if failed > 0 {
+		unreachable := 0
+		for _, r := range results {
+			if !r.Passed && r.Unreachable {
+				unreachable++
+			}
+		}
 		fmt.Fprintf(w, "%d of %d checks failed. The messages above say what differs; infra/README.md (Troubleshooting) lists common causes.\n", failed, len(results))
+		if unreachable > 0 {
+			fmt.Fprintf(w, "%d of them never reached the gateway (network or DNS of a new deployment, retried with backoff); the deployment itself finished. Rerun the check in a few minutes:\n  go run ./cmd/selfcheck -gateway %s\n", unreachable, gateway)
+		}
 		fmt.Fprintf(w, "MCP server URL (clients will fail until the checks pass): %s\n", mcp)
 		return failed
 	}

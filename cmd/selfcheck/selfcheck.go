@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,12 +20,23 @@ type Options struct {
 	// HTTPClient sends the requests. Default: a client that never follows redirects (the checks
 	// inspect them) with a 20 s timeout per request.
 	HTTPClient *http.Client
+	// Attempts bounds the tries of one request that fails in transit (default 5); an answer, of
+	// whatever status, is never retried: a wrong answer is a finding, not a transient.
+	Attempts int
+	// Wait sleeps before attempt n (n ≥ 2); default: 2 s doubling to at most 16 s, or until ctx
+	// ends. Tests replace it, so no test waits on a clock.
+	Wait func(ctx context.Context, attempt int) error
 }
 
 // Checker runs the self-check against one gateway.
 type Checker struct {
-	base   *url.URL
-	client *http.Client
+	base     *url.URL
+	client   *http.Client
+	attempts int
+	wait     func(context.Context, int) error
+	// gaveUp: a request already failed every attempt; later ones try once, so an unreachable
+	// gateway costs one backoff sequence, not one per check.
+	gaveUp bool
 	// clientID is the throwaway client registered by the DCR check, used by the refusal checks.
 	clientID string
 }
@@ -33,6 +46,9 @@ type Result struct {
 	Name   string
 	Passed bool
 	Detail string // what was verified, or what is wrong and what to do
+	// Unreachable: the check failed because the gateway could not be reached even after the
+	// retries, not because it answered wrongly; rerunning the self-check later may pass.
+	Unreachable bool
 }
 
 // loopbackRedirect is the redirect URI of the throwaway client: loopback, so that nothing could
@@ -54,11 +70,17 @@ func New(gateway string, o *Options) (*Checker, error) {
 	if u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("gateway %q must not carry a query or fragment", gateway)
 	}
-	c := &Checker{base: u}
+	c := &Checker{base: u, attempts: 5, wait: backoff}
 	if o != nil && o.HTTPClient != nil {
 		c.client = o.HTTPClient
 	} else {
 		c.client = &http.Client{Timeout: 20 * time.Second}
+	}
+	if o != nil && o.Attempts > 0 {
+		c.attempts = o.Attempts
+	}
+	if o != nil && o.Wait != nil {
+		c.wait = o.Wait
 	}
 	// The checks look at redirects themselves (an open redirect is a failure, not something to follow).
 	cl := *c.client
@@ -99,7 +121,8 @@ func (c *Checker) Run(ctx context.Context) []Result {
 	for _, ch := range checks {
 		detail, err := ch.fn(ctx)
 		if err != nil {
-			results = append(results, Result{Name: ch.name, Detail: err.Error()})
+			var u *unreachableError
+			results = append(results, Result{Name: ch.name, Detail: err.Error(), Unreachable: errors.As(err, &u)})
 			continue
 		}
 		results = append(results, Result{Name: ch.name, Passed: true, Detail: detail})
@@ -110,24 +133,47 @@ func (c *Checker) Run(ctx context.Context) []Result {
 // maxBody bounds what is read from any response.
 const maxBody = 256 << 10
 
-// do sends a request and reads at most maxBody bytes of the response.
+// do sends a request and reads at most maxBody bytes of the response. A request that fails in
+// transit (DNS not yet propagated for a new gateway, a refused or reset connection, a timeout) is
+// retried with backoff up to c.attempts times; a certificate error or an answer is returned as is.
 func (c *Checker) do(ctx context.Context, method, path string, header http.Header, body string) (*http.Response, []byte, error) {
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.url(path), rd)
-	if err != nil {
-		return nil, nil, err
-	}
-	for k, vs := range header {
-		for _, v := range vs {
-			req.Header.Add(k, v)
+	var (
+		resp *http.Response
+		last error
+	)
+	for attempt := 1; ; attempt++ {
+		if attempt > 1 {
+			if err := c.wait(ctx, attempt); err != nil {
+				c.gaveUp = true
+				return nil, nil, &unreachableError{fmt.Errorf("%s %s: %v after %d attempts (%v)", method, path, last, attempt-1, err)}
+			}
 		}
-	}
-	resp, err := c.client.Do(req)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s %s: %v (is the gateway deployed and reachable?)", method, path, err)
+		var rd io.Reader
+		if body != "" {
+			rd = strings.NewReader(body)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, c.url(path), rd)
+		if err != nil {
+			return nil, nil, err
+		}
+		for k, vs := range header {
+			for _, v := range vs {
+				req.Header.Add(k, v)
+			}
+		}
+		resp, err = c.client.Do(req)
+		if err == nil {
+			c.gaveUp = false
+			break
+		}
+		last = err
+		if !transient(ctx, err) {
+			return nil, nil, fmt.Errorf("%s %s: %v (is the gateway deployed, and its certificate valid?)", method, path, err)
+		}
+		if attempt >= c.attempts || c.gaveUp {
+			c.gaveUp = true
+			return nil, nil, &unreachableError{fmt.Errorf("%s %s: %v, %d attempts", method, path, err, attempt)}
+		}
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
@@ -170,4 +216,43 @@ func strs(doc map[string]any, key string) []string {
 		}
 	}
 	return out
+}
+
+// unreachableError marks a request that never got an answer despite the retries.
+type unreachableError struct{ err error }
+
+func (e *unreachableError) Error() string { return e.err.Error() }
+func (e *unreachableError) Unwrap() error { return e.err }
+
+// transient: failures in transit that a new deployment shows for a while (DNS of a new gateway,
+// refused or reset connections, timeouts). Certificate errors are findings, and a request whose
+// context ended is over.
+func transient(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	var (
+		unknownCA   x509.UnknownAuthorityError
+		hostname    x509.HostnameError
+		invalid     x509.CertificateInvalidError
+		verifyError *tls.CertificateVerificationError
+	)
+	if errors.As(err, &unknownCA) || errors.As(err, &hostname) || errors.As(err, &invalid) || errors.As(err, &verifyError) {
+		return false
+	}
+	return true
+}
+
+// backoff waits 2, 4, 8, 16, 16 … seconds before attempts 2, 3, 4, 5, …: about 30 s for the
+// default five attempts, inside the hook's overall -timeout.
+func backoff(ctx context.Context, attempt int) error {
+	d := time.Second << min(attempt-1, 4)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

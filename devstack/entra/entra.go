@@ -132,6 +132,8 @@ type Server struct {
 	keys   *keyring
 	counts counters
 
+	faults faultState // SetTokenFault
+
 	mu      sync.Mutex
 	users   map[string]*User // by lower-case UPN
 	fics    []FederatedCredential

@@ -73,6 +73,9 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			"The app requested an unsupported grant type '%s'. Supported: authorization_code, refresh_token, %s (on_behalf_of).", gt, grantJWT))
 		return
 	}
+	if s.injectTokenFault(w, gt) {
+		return
+	}
 	if e := s.authenticateClient(form); e != nil {
 		s.writeError(w, e)
 		return

@@ -60,6 +60,8 @@ type Server struct {
 	srv   *http.Server
 	url   string
 	count atomic.Int64
+
+	faults downState // SetDown
 }
 
 // Start listens and serves GET /msi/token until Close.
@@ -119,6 +121,7 @@ func (s *Server) ResetCount() { s.count.Store(0) }
 
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	s.count.Add(1)
+	s.dropIfDown()
 	if r.Method != http.MethodGet {
 		writeError(w, http.StatusMethodNotAllowed, "invalid_request", "Only GET is supported.")
 		return

@@ -71,6 +71,8 @@ type Config struct {
 
 	// Store configures the state store (store.go).
 	Store StoreConfig
+	// RuntimeStatsInterval is how often runtime figures are logged; 0 = never (diagnostics.go).
+	RuntimeStatsInterval time.Duration
 }
 
 // Authority is the Entra authority URL for the tenant, e.g. https://login.microsoftonline.com/<tid>.
@@ -171,6 +173,7 @@ func Load(get func(string) string) (Config, error) {
 	c.LogLevel = logLevelVar(orDefault("LOG_LEVEL", "info"), bad)
 
 	c.Store = loadStore(get, &errs)
+	c.RuntimeStatsInterval = loadRuntimeStats(get, &errs)
 
 	if len(errs) > 0 {
 		return c, fmt.Errorf("invalid configuration (%d problem(s); see README \"Configuration\"):\n  %w", len(errs), joinLines(errs))

@@ -34,6 +34,7 @@ func (oneUser) Verify(context.Context, string) (*tokenverify.Identity, error) {
 type consentOBO struct {
 	granted     atomic.Bool
 	interaction bool
+	admin       bool // AADSTS65005: only an administrator can help
 }
 
 func (o *consentOBO) Token(_ context.Context, _ string, scopes []string) (string, error) {
@@ -42,6 +43,9 @@ func (o *consentOBO) Token(_ context.Context, _ string, scopes []string) (string
 	}
 	if o.interaction {
 		return "", &obo.ConsentRequiredError{Scopes: scopes, Code: "AADSTS50076", Interaction: true}
+	}
+	if o.admin {
+		return "", &obo.ConsentRequiredError{Scopes: scopes, Code: "AADSTS65005", Admin: true}
 	}
 	return "", &obo.ConsentRequiredError{Scopes: scopes, Code: "AADSTS65001"}
 }
@@ -175,5 +179,27 @@ func TestInteractionRequiredIsNotElicited(t *testing.T) {
 	}
 	if text := res.Content[0].(*mcp.TextContent).Text; !strings.Contains(text, "Sign in again through the gateway") || strings.Contains(text, "https://") {
 		t.Errorf("tool error = %q", text)
+	}
+}
+
+// TestAdminConsentRequiredIsNotElicited: AADSTS65005 (the app registration does not list the
+// permission, or the tenant wants an administrator's consent) cannot be fixed by the user's own
+// consent prompt, which would end in the same error; so no client is sent a consent link, with
+// or without URL elicitation: the tool error tells the user to ask an administrator.
+func TestAdminConsentRequiredIsNotElicited(t *testing.T) {
+	endpoint := serveMCP(t, &consentOBO{admin: true})
+	for name, cs := range map[string]*mcp.ClientSession{
+		"URL elicitation": connectClient(t, endpoint, urlElicitation, ""),
+		"no elicitation":  connectClient(t, endpoint, nil, ""),
+	} {
+		res, err := callProfile(cs)
+		if err != nil || !res.IsError || len(res.Content) != 1 {
+			t.Fatalf("%s: tools/call = %+v, %v; want a tool error", name, res, err)
+		}
+		text := res.Content[0].(*mcp.TextContent).Text
+		if !strings.HasPrefix(text, "Administrator action required: get_graph_user_details needs the Microsoft Graph permission User.Read") ||
+			!strings.Contains(text, "(AADSTS65005)") || !strings.Contains(text, "Ask an administrator") || strings.Contains(text, "https://") {
+			t.Errorf("%s: tool error = %q", name, text)
+		}
 	}
 }

@@ -38,11 +38,12 @@ func failure(ctx context.Context, req *mcp.CallToolRequest, d *Deps, t *Tool, er
 }
 
 // consentLink returns the missing-consent error in err and the link where the user grants it;
-// the link is "" when none is configured or when Entra wants a new sign-in (MFA, conditional
-// access) rather than consent, which only a new token from the gateway can satisfy.
+// the link is "" when none is configured, when Entra wants a new sign-in (MFA, conditional
+// access) rather than consent, which only a new token from the gateway can satisfy, or when only
+// an administrator can help (AADSTS65005: the user's consent prompt would fail the same way).
 func consentLink(d *Deps, err error) (*obo.ConsentRequiredError, string) {
 	var consent *obo.ConsentRequiredError
-	if d.ConsentURL == nil || !errors.As(err, &consent) || consent.Interaction {
+	if d.ConsentURL == nil || !errors.As(err, &consent) || consent.Interaction || consent.Admin {
 		return consent, ""
 	}
 	return consent, d.ConsentURL(consent.Scopes)
@@ -81,6 +82,8 @@ func explain(ctx context.Context, log *slog.Logger, t *Tool, err error, consentU
 	logFailure(ctx, log, t, err)
 	ge, isGraph := graph.AsError(err)
 	switch {
+	case errors.As(err, &consent) && consent.Admin:
+		return fmt.Errorf("Administrator action required: %s needs the Microsoft Graph permission %s, which the app registration does not let users grant (%s). Ask an administrator to add it to the app's API permissions and grant admin consent, then call the tool again", t.Name, strings.Join(t.Scopes, ", "), consent.Code)
 	case errors.As(err, &consent) && consent.Interaction:
 		return fmt.Errorf("Microsoft Entra requires you to sign in again before %s can use Microsoft Graph (%s). Sign in again through the gateway (reconnect your MCP client), then retry", t.Name, consent.Code)
 	case errors.As(err, &consent) && consentURL != "":

@@ -20,8 +20,9 @@ const ConsentState = "graph-consent"
 // succeeds. The authorization code that comes back is never redeemed: the link carries a PKCE
 // challenge whose verifier is thrown away, so the code is worthless to whoever sees it.
 //
-// A tenant that does not let users consent needs an administrator instead; README
-// ("Troubleshooting") shows the admin-consent URL.
+// A tenant that does not let users consent needs an administrator instead, and so does
+// AADSTS65005 ([ConsentRequiredError.Admin]), for which no link is built; README
+// ("Troubleshooting") shows how an administrator grants consent.
 type ConsentPage struct {
 	// Authority is the tenant's authority URL, e.g. https://login.microsoftonline.com/<tenant id>.
 	Authority string

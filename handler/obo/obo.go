@@ -163,14 +163,22 @@ func (c *Client) Token(ctx context.Context, userToken string, scopes []string) (
 }
 
 // ConsentRequiredError means Entra refused OBO because the user (or an admin) has not consented
-// to the scopes, or the user must interact (MFA, conditional access) first.
+// to the scopes, or the user must interact (MFA, conditional access) first, or only an
+// administrator can make the scopes grantable.
 type ConsentRequiredError struct {
 	Scopes      []string // the scopes that were requested
 	Code        string   // AADSTS code, e.g. "AADSTS65001"
 	Interaction bool     // interaction_required (MFA, conditional access) rather than consent
+	// Admin: AADSTS65005, the app registration does not list the permission among its API
+	// permissions (or the tenant needs an administrator's consent for it). The user's own
+	// consent prompt ends in the same error, so no consent link can help; an administrator must.
+	Admin bool
 }
 
 func (e *ConsentRequiredError) Error() string {
+	if e.Admin {
+		return fmt.Sprintf("an administrator must add or consent to %s for the app (%s)", strings.Join(e.Scopes, ", "), e.Code)
+	}
 	if e.Interaction {
 		return fmt.Sprintf("Entra requires the user to sign in interactively again (%s) before %s can be used", e.Code, strings.Join(e.Scopes, ", "))
 	}
@@ -207,7 +215,6 @@ var (
 var consentCodes = map[string]bool{
 	"AADSTS65001": true, // not consented
 	"AADSTS65004": true, // user declined consent
-	"AADSTS65005": true, // misconfigured required resource access (ask an admin)
 	"AADSTS50076": true, // MFA required
 	"AADSTS50079": true, // MFA registration required
 	"AADSTS53003": true, // blocked by conditional access
@@ -226,7 +233,9 @@ func classify(err error, scopes []string) error {
 	}
 	aadsts := aadstsRE.FindString(msg)
 	switch {
-	case sub == "consent_required" || code == "consent_required" || aadsts == "AADSTS65001" || aadsts == "AADSTS65004" || aadsts == "AADSTS65005":
+	case aadsts == "AADSTS65005":
+		return &ConsentRequiredError{Scopes: scopes, Code: aadsts, Admin: true}
+	case sub == "consent_required" || code == "consent_required" || aadsts == "AADSTS65001" || aadsts == "AADSTS65004":
 		return &ConsentRequiredError{Scopes: scopes, Code: firstNonEmpty(aadsts, "consent_required")}
 	case code == "interaction_required" || sub == "basic_action" || sub == "additional_action" || consentCodes[aadsts]:
 		return &ConsentRequiredError{Scopes: scopes, Code: firstNonEmpty(aadsts, "interaction_required"), Interaction: true}

@@ -28,6 +28,7 @@ func TestClassify(t *testing.T) {
 		code        string
 	}{
 		{"consent_required", body(`{"error":"invalid_grant","error_description":"AADSTS65001: The user or administrator has not consented ...","error_codes":[65001],"suberror":"consent_required"}`), true, false, "AADSTS65001"},
+		{"admin_required", body(`{"error":"invalid_grant","error_description":"AADSTS65005: Misconfigured application. The client has not listed any permissions for 'Microsoft Graph' in the requested permissions in the client's application registration. Or, the admin has not consented in the tenant.","error_codes":[65005]}`), true, false, "AADSTS65005"},
 		{"interaction_required", body(`{"error":"interaction_required","error_description":"AADSTS50076: Due to a configuration change ... you must use multi-factor authentication"}`), true, true, "AADSTS50076"},
 		{"invalid_client", body(`{"error":"invalid_client","error_description":"AADSTS700213: No matching federated identity record found for presented assertion subject 'x'."}`), false, false, ""},
 	}
@@ -38,7 +39,7 @@ func TestClassify(t *testing.T) {
 			t.Fatalf("%s: consent = %v (%v)", tc.name, !tc.consent, err)
 		}
 		if tc.consent {
-			if ce.Interaction != tc.interaction || ce.Code != tc.code || ce.Scopes[0] != scopes[0] {
+			if ce.Interaction != tc.interaction || ce.Admin != (tc.code == "AADSTS65005") || ce.Code != tc.code || ce.Scopes[0] != scopes[0] {
 				t.Fatalf("%s: %+v", tc.name, ce)
 			}
 			continue

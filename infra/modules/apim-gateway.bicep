@@ -14,6 +14,8 @@ param apimName string
 param plainValues object
 @description('Key Vault URI (https://<vault>.vault.azure.net/); a secret named value reads the secret of the same name.')
 param keyVaultUri string
+@description('Client id of the user-assigned identity that reads Key Vault; empty = API Management\'s system-assigned identity (required behind a vault firewall).')
+param keyVaultIdentityClientId string = ''
 @description('Backend URLs in this deployment, by backend id.')
 param backendUrls object
 
@@ -62,12 +64,12 @@ resource namedValues 'Microsoft.ApiManagement/service/namedValues@2024-05-01' = 
     displayName: nv.name
     secret: true
     // Key Vault-backed: APIM reads the secret and refreshes it from the unversioned URI, so
-    // rotation needs no redeploy and the value is never in ARM. No identityClientId: the
-    // system-assigned identity reads it, the only one API Management may use behind a Key Vault
-    // firewall (infra/main.bicep, keyVault module). Its role assignment is in the keyvault module,
-    // which this module depends on through keyVaultUri, so it exists before any named value.
+    // rotation needs no redeploy and the value is never in ARM. The reader is the gateway's
+    // user-assigned identity, or with the vault firewall the system-assigned one (no
+    // identityClientId); main.bicep grants it and makes this module wait for the grant.
     keyVault: {
       secretIdentifier: '${keyVaultUri}secrets/${nv.name}'
+      identityClientId: empty(keyVaultIdentityClientId) ? null : keyVaultIdentityClientId
     }
     tags: [ 'keyvault' ]
   } : {
@@ -81,7 +83,8 @@ resource backends 'Microsoft.ApiManagement/service/backends@2024-05-01' = [for b
   parent: apim
   name: b.id
   properties: {
-    description: b.?description ?? ''
+    // API Management requires a backend description of 1 to 2000 characters: the id stands in.
+    description: empty(b.?description ?? '') ? b.id : b.description
     url: backendUrls[b.id]
     protocol: 'http'
     tls: {

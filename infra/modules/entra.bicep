@@ -118,6 +118,8 @@ resource adminConsent 'Microsoft.Graph/oauth2PermissionGrants@v1.0' = if (grantA
 }
 
 output appId string = appBase.appId
+// Object id of the registration: `azd down`'s postdown hook deletes exactly this object (cmd/appcleanup).
+output objectId string = appBase.id
 output identifierUri string = 'api://${appBase.appId}'
 output apiScopeUri string = 'api://${appBase.appId}/${apiScope}'
 output issuer string = issuer

@@ -76,6 +76,16 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
 
 // No FUNCTIONS_WORKER_RUNTIME, FUNCTIONS_EXTENSION_VERSION, WEBSITE_RUN_FROM_PACKAGE or WEBSITE_CONTENT*:
 // Flex Consumption rejects them (runtime and package location live in functionAppConfig).
+//
+// Host storage: only the blob endpoint (and only Storage Blob Data Owner, storage.bicep), unlike the
+// Flex samples that also set __queueServiceUri and __tableServiceUri. The Functions host itself
+// keeps its host keys, secrets and locks in blobs; queues are used by the blob trigger (poison
+// messages) and Durable Functions, tables by Durable Functions — the Functions docs ("Connecting to
+// host storage with an identity"; the blob-trigger permissions table: "The AzureWebJobsStorage
+// connection is used internally for blobs and queues that enable the trigger") tie the extra
+// services and roles to those features. This app has HTTP triggers only, so a queue or table
+// endpoint would be an unused grant. Adding a non-HTTP trigger means adding its endpoint here and
+// its role in storage.bicep.
 var platformSettings = {
   AzureWebJobsStorage__credential: 'managedidentity'
   AzureWebJobsStorage__clientId: identityClientId

@@ -1,7 +1,10 @@
 // Two user-assigned managed identities, one per workload, so that each gets only the roles it needs:
 // the function's identity reaches storage, Cosmos DB and App Insights and is the federated credential
-// for OBO; the gateway's identity reads Key Vault secrets, logs to App Insights and is the federated
-// credential for redeeming Entra codes. Neither has a role on the other's resources.
+// for OBO; the gateway's identity is the federated credential for redeeming Entra codes, logs to App
+// Insights and — only without the Key Vault firewall (ENABLE_VNET=false) — reads the named-value
+// secrets; with the firewall, API Management's system-assigned identity reads them instead
+// (main.bicep, "Who reads the Key Vault-backed named values"). Neither has a role on the other's
+// resources.
 
 param location string
 param tags object

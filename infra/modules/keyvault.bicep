@@ -1,14 +1,12 @@
 // Key Vault in RBAC mode holding the gateway's key material. The values come in as secure
 // parameters (generated once per azd environment by cmd/azdkeys, never by the template, so that a
-// re-provision keeps them) and go out only as secret URIs. API Management's system-assigned identity
-// gets Key Vault Secrets User on each secret individually, nothing vault-wide; no other principal gets
-// a data role.
+// re-provision keeps them) and go out only as secret URIs. Who may read them is granted in
+// keyvault-readers.bicep (Key Vault Secrets User per secret, for the identity API Management reads
+// with); no other principal gets a data role.
 
 param location string
 param tags object
 param vaultName string
-@description('Principal id of API Management\'s system-assigned identity (reads the named-value secrets).')
-param apimPrincipalId string
 @description('When true, only trusted Azure services (API Management) and the private endpoint reach the vault.')
 param privateOnly bool = false
 
@@ -30,9 +28,6 @@ param cookieKey string
 @secure()
 @description('The function host key the gateway presents as x-functions-key.')
 param functionKey string
-
-// Key Vault Secrets User: read secret values, nothing else.
-var secretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
 
 // Secret names equal the APIM named values that reference them (apim-policies/gateway.json).
 // Values are kept apart from the list the outputs are built from, so no output expression
@@ -67,7 +62,8 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     // APIM (BasicV2 has no VNet injection) reads named values as a trusted service, so public
     // access stays "enabled" but is denied to everything except trusted services when private.
     // Trusted-service access works only with APIM's system-assigned identity (docs: "Requirements
-    // for Key Vault firewall"), which is why that identity, not the gateway UAMI, is the reader.
+    // for Key Vault firewall"), which is why that identity, not the gateway UAMI, is the reader when
+    // privateOnly (main.bicep).
     publicNetworkAccess: 'Enabled'
     networkAcls: {
       defaultAction: privateOnly ? 'Deny' : 'Allow'
@@ -82,18 +78,10 @@ resource secrets 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = [for s in secr
   properties: { value: secretValues[s.name], contentType: s.contentType }
 }]
 
-resource secretReaders 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for (s, i) in secretSpecs: {
-  name: guid(vault.id, s.name, apimPrincipalId, secretsUser)
-  scope: secrets[i]
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', secretsUser)
-    principalId: apimPrincipalId
-    principalType: 'ServicePrincipal'
-  }
-}]
-
 output vaultId string = vault.id
 output vaultName string = vault.name
+// Depends on the secrets, so a module granting read access on them starts after they exist.
+output secretNames array = [for (s, i) in secretSpecs: secrets[i].name]
 // The gateway builds unversioned secret URIs from it (<vaultUri>secrets/<name>): APIM refreshes
 // Key Vault-backed named values from the latest version, so a rotated key reaches the gateway
 // without a redeploy.

@@ -1,7 +1,8 @@
 // Optional private networking (main.bicep's enableVnet, default off): a VNet with a subnet delegated
 // to Flex Consumption for the function's outbound traffic and a subnet for private endpoints to
 // Storage (blob), Cosmos DB and Key Vault, each with its private DNS zone linked to the VNet. Zone
-// names come from environment() or a per-cloud map, so sovereign clouds resolve correctly.
+// names come from environment() or, for Cosmos DB, main.bicep's per-cloud map, so sovereign clouds
+// resolve correctly.
 //
 // API Management BasicV2 is not VNet-injected: it reaches the function over its public endpoint
 // (protected by the function key) and Key Vault as a trusted service.
@@ -11,20 +12,17 @@ param tags object
 param vnetName string
 param storageAccountId string
 param cosmosAccountId string
+@description('Private DNS zone of Cosmos DB in this cloud (privatelink.documents.azure.com in the public cloud).')
+param cosmosPrivateDnsZone string
 param keyVaultId string
 
-var cosmosZones = {
-  AzureCloud: 'privatelink.documents.azure.com'
-  AzureUSGovernment: 'privatelink.documents.azure.us'
-  AzureChinaCloud: 'privatelink.documents.azure.cn'
-}
 var blobZone = 'privatelink.blob.${environment().suffixes.storage}'
 // keyvaultDns is ".vault.azure.net" (or the sovereign equivalent); the private zone is "privatelink.vaultcore.<suffix>".
 var vaultZone = 'privatelink${replace(environment().suffixes.keyvaultDns, '.vault.', '.vaultcore.')}'
 
 var endpoints = [
   { name: 'blob', targetId: storageAccountId, groupId: 'blob', zone: blobZone }
-  { name: 'cosmos', targetId: cosmosAccountId, groupId: 'Sql', zone: cosmosZones[environment().name] }
+  { name: 'cosmos', targetId: cosmosAccountId, groupId: 'Sql', zone: cosmosPrivateDnsZone }
   { name: 'vault', targetId: keyVaultId, groupId: 'vault', zone: vaultZone }
 ]
 

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/google/uuid"
 )
@@ -38,6 +39,10 @@ type Options struct {
 	HostVersion string
 	// Addr is the listen address for Start. Default "127.0.0.1:0".
 	Addr string
+	// Launch, when set, starts the custom handler: Start calls it instead of using Backend, and
+	// the stand-in calls it again whenever that process exits, as the Functions host restarts a
+	// custom handler that exits (the backend URL may change). Close stops the current process.
+	Launch func() (Worker, error)
 }
 
 // Invocation records one request the stand-in answered (never the query string: it may hold a key).
@@ -62,6 +67,14 @@ type Server struct {
 
 	mu          sync.Mutex
 	invocations []Invocation
+
+	// Supervision (Options.Launch); backend is where requests go now.
+	backend       atomic.Pointer[url.URL]
+	worker        Worker
+	restarts      int
+	lastLaunchErr error
+	closed        bool
+	stop          chan struct{}
 }
 
 // New builds the stand-in without listening (see Start).
@@ -85,22 +98,26 @@ func New(opts *Options) (*Server, error) {
 	if o.Addr == "" {
 		o.Addr = "127.0.0.1:0"
 	}
-	backend, err := url.Parse(o.Backend)
-	if err != nil || backend.Scheme != "http" || backend.Host == "" {
-		return nil, fmt.Errorf("funchost: Backend %q must be an http URL such as http://127.0.0.1:8080", o.Backend)
-	}
-	if ip := net.ParseIP(backend.Hostname()); ip == nil || !ip.IsLoopback() {
-		return nil, fmt.Errorf("funchost: Backend %q must be a loopback IP address (the host connects to 127.0.0.1)", o.Backend)
+	var backend *url.URL
+	if o.Launch == nil {
+		var err error
+		if backend, err = parseBackend(o.Backend); err != nil {
+			return nil, err
+		}
 	}
 	fns, err := LoadFunctions(o.HostJSON, o.FunctionsDir)
 	if err != nil {
 		return nil, fmt.Errorf("funchost: %w", err)
 	}
-	s := &Server{opts: o, functions: fns}
+	s := &Server{opts: o, functions: fns, stop: make(chan struct{})}
+	if backend != nil {
+		s.backend.Store(backend)
+	}
 	s.proxy = &httputil.ReverseProxy{
 		// Rewrite (not Director) so that ReverseProxy adds no X-Forwarded-* headers, matching
 		// YARP's default transformer.
 		Rewrite: func(pr *httputil.ProxyRequest) {
+			backend := s.backend.Load()
 			pr.Out.URL.Scheme = backend.Scheme
 			pr.Out.URL.Host = backend.Host
 			pr.Out.Host = pr.In.Host
@@ -126,8 +143,15 @@ func Start(opts *Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.opts.Launch != nil {
+		if err := s.launch(); err != nil {
+			return nil, fmt.Errorf("funchost: starting the custom handler: %w", err)
+		}
+		go s.supervise()
+	}
 	ln, err := net.Listen("tcp", s.opts.Addr)
 	if err != nil {
+		s.Close()
 		return nil, fmt.Errorf("funchost: listen: %w", err)
 	}
 	s.listener = ln
@@ -144,10 +168,22 @@ func (s *Server) URL() string {
 	return "http://" + s.listener.Addr().String()
 }
 
-// Close stops listening and closes open connections.
+// Close stops listening and closes open connections; with Options.Launch it also stops
+// supervising and stops the custom handler. Safe to call more than once.
 func (s *Server) Close() {
 	if s.http != nil {
 		s.http.Close()
+	}
+	s.mu.Lock()
+	w := s.worker
+	if !s.closed {
+		s.closed = true
+		close(s.stop)
+	}
+	s.worker = nil
+	s.mu.Unlock()
+	if w != nil {
+		_ = w.Stop()
 	}
 }
 

@@ -358,3 +358,18 @@ func Run(tb testing.TB, opts *Options) (exitCode int, stdout []string, stderr st
 	}
 	return p.ExitCode(), p.Stdout(), p.Stderr()
 }
+
+// Pid is the process id (to sample its memory in /proc, for example).
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// Kill ends the process at once with SIGKILL, as a crash would (no shutdown, no flush), and
+// waits until it has exited. Safe to call on an exited process.
+func (p *Process) Kill() {
+	select {
+	case <-p.exited:
+		return
+	default:
+	}
+	_ = p.cmd.Process.Kill()
+	<-p.exited
+}

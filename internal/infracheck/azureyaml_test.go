@@ -163,6 +163,9 @@ func TestAzureYAMLWiring(t *testing.T) {
 	if !ok {
 		t.Fatalf("azure.yaml has no service %q, the azd-service-name Bicep tags the function app with", m[1])
 	}
+	if svc.Project != "." {
+		t.Errorf("service %s: project %q, want \".\": its hooks run in that folder and use root-relative paths", m[1], svc.Project)
+	}
 	if svc.Host != "function" || svc.Language != "custom" {
 		t.Errorf("service %s: host %q language %q, want function + custom (azd must not build it; the hook does)", m[1], svc.Host, svc.Language)
 	}
@@ -174,7 +177,7 @@ func TestAzureYAMLWiring(t *testing.T) {
 	for n, h := range svc.Hooks {
 		hooks["service "+n] = h
 	}
-	for _, want := range []string{"project preprovision", "project postdeploy", "service prepackage", "service postdeploy"} {
+	for _, want := range []string{"project preprovision", "project postdeploy", "project postdown", "service prepackage", "service postdeploy"} {
 		if _, ok := hooks[want]; !ok {
 			t.Errorf("azure.yaml lacks the %s hook", want)
 		}
@@ -188,12 +191,32 @@ func TestAzureYAMLWiring(t *testing.T) {
 			}
 		}
 	}
+	// `azd down` leaves the app registration (it is in the tenant, not the resource group): the
+	// postdown hook deletes the one this environment recorded, by the id main.bicep outputs.
+	if down, ok := ay.Hooks["postdown"]; ok && down.Posix != nil && down.Windows != nil {
+		for _, run := range []string{down.Posix.Run, down.Windows.Run} {
+			if run != "go run ./cmd/appcleanup" {
+				t.Errorf("postdown hook %q must be `go run ./cmd/appcleanup` (deletes only the recorded app registration)", run)
+			}
+		}
+		for _, o := range []string{"ENTRA_APP_OBJECT_ID", "ENTRA_APP_CLIENT_ID", "MICROSOFT_GRAPH_ENDPOINT"} {
+			if !outputs[o] {
+				t.Errorf("cmd/appcleanup reads %s, which infra/main.bicep does not output", o)
+			}
+		}
+	}
 	for name, h := range hooks {
 		if h.Posix == nil || h.Windows == nil || h.Posix.Shell != "sh" || h.Windows.Shell != "pwsh" {
 			t.Errorf("%s hook: needs a posix (sh) and a windows (pwsh) variant so it runs on Linux, macOS and Windows", name)
 			continue
 		}
 		for _, run := range []string{h.Posix.Run, h.Windows.Run} {
+			// azd runs project hooks in the project root and this service's hooks in its `project`
+			// folder, which must be the root too: then `go run ./cmd/...` and root-relative paths hold
+			// wherever `azd up` was started (cmd/funcpackage resolves its own paths against the root).
+			if !strings.HasPrefix(run, "go run ./cmd/") || strings.Contains(run, "..") || strings.Contains(run, "cd ") {
+				t.Errorf("%s hook %q: run a Go command from the project root (`go run ./cmd/<name> ...`) with root-relative paths only", name, run)
+			}
 			for _, mm := range goRunRE.FindAllStringSubmatch(run, -1) {
 				if pending[mm[1]] {
 					continue

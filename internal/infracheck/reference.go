@@ -20,7 +20,8 @@ import (
 //     supports neither) and federated credentials that do not trust the managed identity the way
 //     Entra documents it (issuer <login endpoint><tenant>/v2.0, subject = principal id);
 //   - Key Vault-backed named values read through a user-assigned identity, which API Management
-//     refuses once the vault firewall is on.
+//     refuses once the vault firewall is on, or created before their reader's role assignment has
+//     had time to propagate (keyvault.go).
 
 // ReferenceCheckedOn is the date the allow-list below was last checked against the template reference.
 const ReferenceCheckedOn = "2026-11-23"
@@ -193,31 +194,6 @@ func CheckGraphDeclarations(file, src string) []string {
 	}
 	if sawFIC && !strings.Contains(src, "identifierUris: [ 'api://${") {
 		problems = append(problems, fmt.Sprintf("%s: the app registration must declare identifierUris: [ 'api://${<app>.appId}' ] (the default URI Entra always allows)", file))
-	}
-	return problems
-}
-
-// CheckKeyVaultReader: Key Vault-backed named values are read by API Management's system-assigned
-// identity (no identityClientId), that identity exists, and it is the principal Key Vault grants.
-// Docs (API Management, "Requirements for Key Vault firewall"): behind a vault firewall "you must
-// use the API Management instance's system-assigned managed identity".
-func CheckKeyVaultReader(gatewayBicep, serviceBicep, mainBicep string) []string {
-	var problems []string
-	block, line, err := Block(gatewayBicep, "keyVault", '{')
-	switch {
-	case err != nil:
-		problems = append(problems, "infra/modules/apim-gateway.bicep: no keyVault block for the secret named values: "+err.Error())
-	case strings.Contains(codeText(block, 0, len(block)), "identityClientId"):
-		problems = append(problems, fmt.Sprintf("infra/modules/apim-gateway.bicep:%d: Key Vault named values must not set identityClientId: API Management reads a firewalled vault only with its system-assigned identity", line))
-	}
-	if !regexp.MustCompile(`(?m)^\s*type:\s*'SystemAssigned, UserAssigned'`).MatchString(serviceBicep) {
-		problems = append(problems, "infra/modules/apim-service.bicep: API Management needs identity type 'SystemAssigned, UserAssigned' (system: Key Vault; user-assigned: federated credential and App Insights)")
-	}
-	if !regexp.MustCompile(`(?m)^output systemPrincipalId string = apim\.identity\.principalId`).MatchString(serviceBicep) {
-		problems = append(problems, "infra/modules/apim-service.bicep: output systemPrincipalId string = apim.identity.principalId is missing")
-	}
-	if !regexp.MustCompile(`(?m)^\s*apimPrincipalId:\s*apimService\.outputs\.systemPrincipalId\s*$`).MatchString(mainBicep) {
-		problems = append(problems, "infra/main.bicep: the keyVault module must grant apimService.outputs.systemPrincipalId (apimPrincipalId), the identity that reads the named values")
 	}
 	return problems
 }

@@ -44,8 +44,8 @@ func TestGraphResourcesFollowTheExtension(t *testing.T) {
 	}
 }
 
-// TestKeyVaultNamedValuesUseTheSystemIdentity: see CheckKeyVaultReader.
-func TestKeyVaultNamedValuesUseTheSystemIdentity(t *testing.T) {
+// TestKeyVaultReaderIsGrantedEarly: see CheckKeyVaultReader.
+func TestKeyVaultReaderIsGrantedEarly(t *testing.T) {
 	r := loadRepo(t)
 	report(t, CheckKeyVaultReader(r.src(t, "infra/modules/apim-gateway.bicep"), r.src(t, "infra/modules/apim-service.bicep"), r.src(t, "infra/main.bicep")))
 }
@@ -137,17 +137,42 @@ resource app 'Microsoft.Graph/applications@v1.0' = {
 }
 
 func TestCheckKeyVaultReaderCatchesFaults(t *testing.T) {
-	gateway := "properties: {\n  keyVault: {\n    secretIdentifier: 'x'\n  }\n}\n"
+	gateway := "properties: {\n  keyVault: {\n    secretIdentifier: 'x'\n    identityClientId: empty(keyVaultIdentityClientId) ? null : keyVaultIdentityClientId\n  }\n}\n"
 	service := "  identity: {\n    type: 'SystemAssigned, UserAssigned'\n  }\noutput systemPrincipalId string = apim.identity.principalId\n"
-	main := "    apimPrincipalId: apimService.outputs.systemPrincipalId\n"
+	main := `module gatewayVaultReader 'modules/keyvault-readers.bicep' = if (!enableVnet) {
+  params: {
+    principalId: identities.outputs.apimIdentityPrincipalId
+  }
+}
+module apimSystemVaultReader 'modules/keyvault-readers.bicep' = if (enableVnet) {
+  params: {
+    principalId: apimService.outputs.systemPrincipalId
+  }
+}
+module apimGateway 'modules/apim-gateway.bicep' = {
+  params: {
+    keyVaultIdentityClientId: enableVnet ? '' : identities.outputs.apimIdentityClientId
+  }
+  dependsOn: [ gatewayVaultReader, apimSystemVaultReader ]
+}
+`
 	if p := CheckKeyVaultReader(gateway, service, main); len(p) != 0 {
 		t.Fatalf("good fixtures: %v", p)
 	}
 	expectProblems(t, CheckKeyVaultReader(
-		strings.Replace(gateway, "secretIdentifier: 'x'", "secretIdentifier: 'x'\n    identityClientId: uamiClientId", 1),
+		strings.Replace(gateway, "    identityClientId: empty(keyVaultIdentityClientId) ? null : keyVaultIdentityClientId\n", "", 1),
 		strings.Replace(service, "'SystemAssigned, UserAssigned'", "'UserAssigned'", 1),
-		"    apimPrincipalId: identities.outputs.apimIdentityPrincipalId\n"),
-		"apim-gateway.bicep:2: Key Vault named values must not set identityClientId",
+		strings.NewReplacer(
+			"principalId: identities.outputs.apimIdentityPrincipalId", "principalId: apimService.outputs.userPrincipalId",
+			"keyVaultIdentityClientId: enableVnet ? '' : identities.outputs.apimIdentityClientId", "keyVaultIdentityClientId: identities.outputs.apimIdentityClientId",
+			"dependsOn: [ gatewayVaultReader, apimSystemVaultReader ]", "dependsOn: [ gatewayVaultReader ]",
+		).Replace(main)),
+		"apim-gateway.bicep:2: Key Vault named values must set identityClientId",
 		"apim-service.bicep: API Management needs identity type 'SystemAssigned, UserAssigned'",
-		"main.bicep: the keyVault module must grant apimService.outputs.systemPrincipalId")
+		"main.bicep: the apimGateway module must pass keyVaultIdentityClientId: enableVnet ? ''",
+		"main.bicep:1: gatewayVaultReader must grant identities.outputs.apimIdentityPrincipalId",
+		"main.bicep:11: apimGateway must list apimSystemVaultReader in dependsOn")
+	// A grant that waits for API Management is too late to propagate in time.
+	late := strings.Replace(main, "principalId: identities.outputs.apimIdentityPrincipalId", "principalId: identities.outputs.apimIdentityPrincipalId\n    after: apimService.outputs.apimName", 1)
+	expectProblems(t, CheckKeyVaultReader(gateway, service, late), "main.bicep:1: gatewayVaultReader must not depend on apimService")
 }

@@ -74,6 +74,25 @@ type Options struct {
 	// GatewayPort and EntraPort fix the loopback ports of the first gateway and of the Entra
 	// stand-in (a stable MCP URL and sign-in page across restarts). Default 0: free ports.
 	GatewayPort, EntraPort int
+
+	// Handler configures the handler process beyond the defaults (fault and soak tests).
+	Handler HandlerOptions
+}
+
+// HandlerOptions are the knobs of the handler process; the zero value is the default: the
+// embedded state file in Dir, started once.
+type HandlerOptions struct {
+	// CosmosEndpoint, when set, makes the handler keep its state in Cosmos DB at this endpoint
+	// (http on loopback: the offline emulator, or a fault proxy in front of it), reached with
+	// the function's managed identity like in Azure, instead of the embedded file.
+	CosmosEndpoint string
+	// CosmosDatabase is the database id (created if missing). Default "mcpgateway".
+	CosmosDatabase string
+	// Restart makes the Functions-host stand-in start the handler again whenever it exits, as
+	// the Functions host does (funchost.Options.Launch); Stack.Handlers lists every process.
+	Restart bool
+	// Env adds to (or overrides) the handler's environment.
+	Env map[string]string
 }
 
 // GatewayOptions are the per-gateway knobs (named values that tests vary).
@@ -119,6 +138,10 @@ type Stack struct {
 	gwNext  int
 	closers []func()
 	closeMu sync.Mutex
+
+	// handlers are every handler process started, oldest first (Handler is the first).
+	handlers   []*handlerproc.Process
+	handlersMu sync.Mutex
 }
 
 // Start builds and starts everything. On error, whatever was started is stopped.
@@ -206,7 +229,7 @@ func Start(ctx context.Context, opts *Options) (_ *Stack, err error) {
 	// The handler first, on a port it is retried on until it binds it (handlerproc); then the
 	// host stand-in, pointing at wherever the handler ended up.
 	gw0 := fmt.Sprintf("https://127.0.0.1:%d", freeport.Port(s.gwPorts[0]))
-	s.Handler, err = handlerproc.StartProcess(&handlerproc.Options{Env: map[string]string{
+	env := map[string]string{
 		"AZURE_TENANT_ID":           s.Entra.TenantID(),
 		"ENTRA_APP_CLIENT_ID":       s.Entra.APIClientID(),
 		"AZURE_CLIENT_ID":           s.FunctionIdentity.ClientID,
@@ -218,22 +241,11 @@ func Start(ctx context.Context, opts *Options) (_ *Stack, err error) {
 		"SSL_CERT_FILE":             s.caFile,
 		"STATE_FILE":                filepath.Join(s.Dir, "state.db"),
 		"LOG_LEVEL":                 "debug",
-	}})
-	if s.Handler != nil {
-		h := s.Handler
-		s.closers = append(s.closers, func() { h.Stop() })
 	}
-	if err != nil {
-		return nil, fmt.Errorf("localstack: handler: %w", err)
+	o.Handler.addEnv(env)
+	if err = s.startHostAndHandler(env); err != nil {
+		return nil, err
 	}
-	s.Host, err = funchost.Start(&funchost.Options{
-		Backend:      s.Handler.URL(),
-		FunctionKeys: []string{s.FunctionKey},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("localstack: functions host stand-in: %w", err)
-	}
-	s.closers = append(s.closers, s.Host.Close)
 	if s.Gateway, err = s.StartGateway(ctx, o.Gateway); err != nil {
 		return nil, err
 	}

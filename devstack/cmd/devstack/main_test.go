@@ -56,7 +56,8 @@ func TestDevSurvivesRestart(t *testing.T) {
 		t.Fatalf("MCP endpoint line = %q, want %q", got, base+"/mcp")
 	}
 	caFile := filepath.Join(dir, "ca.pem")
-	for _, want := range []string{"NODE_EXTRA_CA_CERTS=" + caFile, "SSL_CERT_FILE=" + caFile, "adele@contoso.test  password: adele-dev-password"} {
+	for _, want := range []string{"NODE_EXTRA_CA_CERTS=" + caFile, "SSL_CERT_FILE=" + caFile, "adele@contoso.test  password: adele-dev-password  (Adele Vance; app role Tools.Mail)",
+		"alex@contoso.test  password: alex-dev-password  (Alex Wilber; no app role)"} {
 		if !strings.Contains(dev.text(), want) {
 			t.Errorf("banner lacks %q:\n%s", want, dev.text())
 		}

@@ -18,6 +18,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -39,6 +40,13 @@ var ready = regexp.MustCompile(`Ready to accept HTTP connections at 127\.0\.0\.1
 // Start launches cosmosdb-server on a free loopback port and returns its endpoint URL.
 func Start(tb testing.TB) string {
 	tb.Helper()
+	return StartWithOutput(tb, nil)
+}
+
+// StartWithOutput is Start that also copies every line the server prints (stdout and stderr)
+// to out, when out is not nil (for tests that scan every log for secrets).
+func StartWithOutput(tb testing.TB, out io.Writer) string {
+	tb.Helper()
 	node := testdeps.Node22(tb)
 	cli := filepath.Join(testdeps.NodeModules(tb), "@vercel", "cosmosdb-server", "lib", "cli.js")
 	cmd := exec.Command(node, cli, "--port", "0", "--host", "127.0.0.1", "--no-ssl")
@@ -48,6 +56,9 @@ func Start(tb testing.TB) string {
 	}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
+	if out != nil {
+		cmd.Stderr = io.MultiWriter(&stderr, out)
+	}
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("start cosmosdb-server: %v", err)
 	}
@@ -55,7 +66,13 @@ func Start(tb testing.TB) string {
 	port := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
+		copyLine := func() {
+			if out != nil {
+				fmt.Fprintln(out, sc.Text())
+			}
+		}
 		for sc.Scan() {
+			copyLine()
 			if m := ready.FindStringSubmatch(sc.Text()); m != nil {
 				port <- m[1]
 				break
@@ -63,6 +80,7 @@ func Start(tb testing.TB) string {
 		}
 		close(port)
 		for sc.Scan() { // keep draining so the server never blocks on a full pipe
+			copyLine()
 		}
 	}()
 	select {
