@@ -400,4 +400,5 @@ output ENTRA_APP_OBJECT_ID string = entra.outputs.objectId
 output MICROSOFT_GRAPH_ENDPOINT string = graph
 output ENTRA_APP_IDENTIFIER_URI string = entra.outputs.identifierUri
 output ENTRA_LOCAL_CLIENT_ID string = entraLocal.outputs.appId
+output ENTRA_LOCAL_APP_OBJECT_ID string = entraLocal.outputs.objectId
 output COSMOS_ENDPOINT string = cosmos.outputs.endpoint

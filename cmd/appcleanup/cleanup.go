@@ -22,17 +22,31 @@ type Target struct {
 	GraphEndpoint string // e.g. https://graph.microsoft.com (MICROSOFT_GRAPH_ENDPOINT)
 	ObjectID      string // ENTRA_APP_OBJECT_ID
 	ClientID      string // ENTRA_APP_CLIENT_ID
+	// ObjectIDVar and ClientIDVar name the azd environment values in messages; default the API
+	// app's, ENTRA_APP_OBJECT_ID and ENTRA_APP_CLIENT_ID.
+	ObjectIDVar, ClientIDVar string
 }
 
 var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // ErrNothingRecorded: the environment holds no app registration id, so there is nothing this hook
 // may delete.
-var ErrNothingRecorded = errors.New("no ENTRA_APP_OBJECT_ID in the azd environment")
+var ErrNothingRecorded = errors.New("no app registration object id in the azd environment")
 
-// TargetFromEnv reads the outputs infra/main.bicep recorded in the azd environment.
+// TargetFromEnv reads the API app registration infra/main.bicep recorded in the azd environment.
 func TargetFromEnv(getenv func(string) string) (Target, error) {
-	t := Target{GraphEndpoint: getenv("MICROSOFT_GRAPH_ENDPOINT"), ObjectID: getenv("ENTRA_APP_OBJECT_ID"), ClientID: getenv("ENTRA_APP_CLIENT_ID")}
+	return targetFromEnv(getenv, "ENTRA_APP_OBJECT_ID", "ENTRA_APP_CLIENT_ID")
+}
+
+// LocalTargetFromEnv reads local mode's public-client app registration
+// (infra/modules/entra-local.bicep) the same way.
+func LocalTargetFromEnv(getenv func(string) string) (Target, error) {
+	return targetFromEnv(getenv, "ENTRA_LOCAL_APP_OBJECT_ID", "ENTRA_LOCAL_CLIENT_ID")
+}
+
+func targetFromEnv(getenv func(string) string, objectIDVar, clientIDVar string) (Target, error) {
+	t := Target{GraphEndpoint: getenv("MICROSOFT_GRAPH_ENDPOINT"), ObjectID: getenv(objectIDVar), ClientID: getenv(clientIDVar),
+		ObjectIDVar: objectIDVar, ClientIDVar: clientIDVar}
 	if t.GraphEndpoint == "" {
 		t.GraphEndpoint = "https://graph.microsoft.com"
 	}
@@ -40,14 +54,18 @@ func TargetFromEnv(getenv func(string) string) (Target, error) {
 }
 
 func (t Target) validate() error {
+	objVar, clientVar := t.ObjectIDVar, t.ClientIDVar
+	if objVar == "" {
+		objVar, clientVar = "ENTRA_APP_OBJECT_ID", "ENTRA_APP_CLIENT_ID"
+	}
 	if t.ObjectID == "" {
-		return fmt.Errorf("%w: this environment never recorded an app registration (provisioned before the output existed, or never provisioned); nothing was deleted. If it did create one, delete it in the Entra admin center (App registrations → the app whose client id is ENTRA_APP_CLIENT_ID)", ErrNothingRecorded)
+		return fmt.Errorf("%w (%s): this environment never recorded that app registration (provisioned before the output existed, or never provisioned); nothing was deleted. If it did create one, delete it in the Entra admin center (App registrations → the app whose client id is %s)", ErrNothingRecorded, objVar, clientVar)
 	}
 	if !guidRE.MatchString(t.ObjectID) {
-		return fmt.Errorf("ENTRA_APP_OBJECT_ID is not a GUID (length %d); nothing was deleted", len(t.ObjectID))
+		return fmt.Errorf("%s is not a GUID (length %d); nothing was deleted", objVar, len(t.ObjectID))
 	}
 	if !guidRE.MatchString(t.ClientID) {
-		return fmt.Errorf("ENTRA_APP_CLIENT_ID is missing or not a GUID; without it the registration cannot be confirmed, so nothing was deleted")
+		return fmt.Errorf("%s is missing or not a GUID; without it the registration cannot be confirmed, so nothing was deleted", clientVar)
 	}
 	u, err := url.Parse(t.GraphEndpoint)
 	if err != nil || u.Host == "" || u.Path != "" && u.Path != "/" || u.RawQuery != "" {

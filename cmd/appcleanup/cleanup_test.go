@@ -175,3 +175,28 @@ func TestAlreadyGoneIsSuccess(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalAppTarget: local mode's app registration is read from its own outputs and checked
+// against its own client id; a missing output is "nothing recorded", named in the message.
+func TestLocalAppTarget(t *testing.T) {
+	_, err := LocalTargetFromEnv(env(map[string]string{"ENTRA_APP_OBJECT_ID": objectID, "ENTRA_APP_CLIENT_ID": clientID}))
+	if !errors.Is(err, ErrNothingRecorded) || !strings.Contains(err.Error(), "ENTRA_LOCAL_APP_OBJECT_ID") {
+		t.Fatalf("err = %v, want ErrNothingRecorded naming ENTRA_LOCAL_APP_OBJECT_ID", err)
+	}
+	g, srv := newFakeGraph(t, map[string]string{objectID: clientID, otherApp: "other"}, map[string]string{})
+	tgt, err := LocalTargetFromEnv(env(map[string]string{"MICROSOFT_GRAPH_ENDPOINT": srv.URL,
+		"ENTRA_LOCAL_APP_OBJECT_ID": otherApp, "ENTRA_LOCAL_CLIENT_ID": clientID}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Delete(context.Background(), &staticCred{}, tgt, false, nil); err == nil || !strings.Contains(err.Error(), "nothing was deleted") {
+		t.Fatalf("object with another client id: %v", err)
+	}
+	tgt.ObjectID = objectID
+	if _, err := Delete(context.Background(), &staticCred{}, tgt, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := g.apps[objectID]; ok || g.apps[otherApp] != "other" {
+		t.Fatalf("apps after delete: %v", g.apps)
+	}
+}

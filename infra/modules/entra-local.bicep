@@ -62,3 +62,5 @@ resource adminConsent 'Microsoft.Graph/oauth2PermissionGrants@v1.0' = if (grantA
 }
 
 output appId string = localApp.appId
+// The postdown hook (cmd/appcleanup) deletes exactly this object, after checking its appId.
+output objectId string = localApp.id
