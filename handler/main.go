@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"example.com/graphmcp/handler/config"
+	"example.com/graphmcp/handler/diagnostics"
 	"example.com/graphmcp/handler/internalapi"
 	"example.com/graphmcp/handler/logging"
 	"example.com/graphmcp/handler/server"
@@ -36,6 +37,14 @@ func run() int {
 	logger := logging.New(os.Stdout, cfg.LogLevel)
 	slog.SetDefault(logger)
 	server.TuneGC()
+	if addr := os.Getenv(diagnostics.EnvAddr); addr != "" {
+		_, stopDiag, err := diagnostics.Start(addr, logger)
+		if err != nil {
+			logger.Error("startup failed", logging.Err(err))
+			return 1
+		}
+		defer stopDiag()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
