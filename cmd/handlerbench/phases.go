@@ -13,6 +13,7 @@ import (
 type results struct {
 	o                   options
 	ready               []time.Duration // start → ready, one per cold run
+	pingAt, jwksAt      []time.Duration // start → GET / 200, start → JWKS request
 	firstCall           time.Duration   // first tools/call after ready, stand-ins slowed
 	startToFirstResult  time.Duration
 	burstUsers          int
@@ -56,12 +57,12 @@ func (b *bench) cold(r *results) error {
 		if err != nil {
 			return err
 		}
-		d, err := b.waitReady(p, jwks0)
+		d, ping, jwks, err := b.waitReadyParts(p, jwks0)
 		p.stop()
 		if err != nil {
 			return err
 		}
-		r.ready = append(r.ready, d)
+		r.ready, r.pingAt, r.jwksAt = append(r.ready, d), append(r.pingAt, ping), append(r.jwksAt, jwks)
 	}
 	return nil
 }
@@ -159,6 +160,12 @@ func (b *bench) throughput(r *results) error {
 	b.closedLoop(p, b.o.workers, b.o.users, time.Second) // settle connection pools
 	cpu0 := p.cpu()
 	rt0, ok := b.runtimeFigures(p)
+	profErr := make(chan error, 1)
+	if b.o.profileDir != "" {
+		go func() {
+			profErr <- b.profile(p, fmt.Sprintf("profile?seconds=%d", max(1, int(b.o.duration.Seconds())-1)), "cpu.pprof")
+		}()
+	}
 	t0 := time.Now()
 	calls, errs := b.closedLoop(p, b.o.workers, b.o.users, b.o.duration)
 	elapsed := time.Since(t0)
@@ -170,6 +177,12 @@ func (b *bench) throughput(r *results) error {
 	r.cpuPerCall = (p.cpu() - cpu0) / time.Duration(calls)
 	if ok && ok1 {
 		r.allocPerCall = float64(rt1.AllocBytes-rt0.AllocBytes) / float64(calls)
+	}
+	if b.o.profileDir != "" {
+		if err := <-profErr; err != nil {
+			return err
+		}
+		return b.profile(p, "allocs", "allocs.pprof")
 	}
 	return nil
 }

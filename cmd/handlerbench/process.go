@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -21,7 +22,7 @@ import (
 
 // options are the command's flags.
 type options struct {
-	handler, gogc, cpus                   string
+	handler, gogc, cpus, profileDir       string
 	users, workers, coldRuns              int
 	duration, soak                        time.Duration
 	entraLatency, miLatency, graphLatency time.Duration
@@ -133,8 +134,13 @@ func (p *proc) stop() {
 }
 
 // waitReady polls GET / every 250 µs until it answers 200 and the Entra stand-in has served a
-// JWKS request since jwks0, and returns the time since start.
+// JWKS request since jwks0, and returns the time since start (and when each happened).
 func (b *bench) waitReady(p *proc, jwks0 int64) (time.Duration, error) {
+	d, _, _, err := b.waitReadyParts(p, jwks0)
+	return d, err
+}
+
+func (b *bench) waitReadyParts(p *proc, jwks0 int64) (ready, pingAt, jwksAt time.Duration, err error) {
 	dialer := &net.Dialer{Timeout: time.Second}
 	poll := &http.Client{Timeout: time.Second, Transport: &http.Transport{DialContext: dialer.DialContext, DisableKeepAlives: true}}
 	deadline := p.started.Add(20 * time.Second)
@@ -143,19 +149,23 @@ func (b *bench) waitReady(p *proc, jwks0 int64) (time.Duration, error) {
 		if !ping {
 			if resp, err := poll.Get(p.url + "/"); err == nil {
 				resp.Body.Close()
-				ping = resp.StatusCode == http.StatusOK
+				if ping = resp.StatusCode == http.StatusOK; ping {
+					pingAt = time.Since(p.started)
+				}
 			}
 		}
-		jwks = jwks || b.st.Entra.Counts().JWKS > jwks0
+		if !jwks && b.st.Entra.Counts().JWKS > jwks0 {
+			jwks, jwksAt = true, time.Since(p.started)
+		}
 		if ping && jwks {
-			return time.Since(p.started), nil
+			return time.Since(p.started), pingAt, jwksAt, nil
 		}
 		if p.cmd.ProcessState != nil {
-			return 0, fmt.Errorf("the handler exited during start")
+			return 0, 0, 0, fmt.Errorf("the handler exited during start")
 		}
 		time.Sleep(250 * time.Microsecond)
 	}
-	return 0, fmt.Errorf("the handler was not ready within 20 s (GET / 200: %v, JWKS fetched: %v)", ping, jwks)
+	return 0, 0, 0, fmt.Errorf("the handler was not ready within 20 s (GET / 200: %v, JWKS fetched: %v)", ping, jwks)
 }
 
 var callBody = []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_graph_user_details","arguments":{}}}`)
@@ -213,6 +223,26 @@ func (p *proc) rss() int64 {
 		}
 	}
 	return 0
+}
+
+// profile saves /debug/pprof/<name> of the process to dir/<file> (CPU: blocks for the duration).
+func (b *bench) profile(p *proc, name, file string) error {
+	c := &http.Client{Timeout: b.o.duration + time.Minute}
+	resp, err := c.Get(p.diag + "/debug/pprof/" + name)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("profile %s: status %d", name, resp.StatusCode)
+	}
+	f, err := os.Create(filepath.Join(b.o.profileDir, file))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
 }
 
 // runtimeFigures reads the diagnostics listener; ok is false for binaries without one.
