@@ -48,15 +48,16 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	// The state service's /internal/ API over the configured store (closed at exit).
-	internal, closeStore, err := internalapi.Open(cfg.Store, os.Getenv, logger)
-	if err != nil {
-		logger.Error("startup failed: state store", logging.Err(err))
+	// The state service's /internal/ API over the configured store (closed at exit), opened
+	// while server.New starts the JWKS fetch and the warm-up; both finish before listening.
+	internal := internalapi.OpenInBackground(cfg.Store, os.Getenv, logger)
+	srv, err := server.New(cfg, logger, &server.Options{Internal: internal, Version: version})
+	closeStore, serr := internal.Wait()
+	if serr != nil {
+		logger.Error("startup failed: state store", logging.Err(serr))
 		return 1
 	}
 	defer closeStore()
-
-	srv, err := server.New(cfg, logger, &server.Options{Internal: internal, Version: version})
 	if err != nil {
 		logger.Error("startup failed", logging.Err(err))
 		return 1
