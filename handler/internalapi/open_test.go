@@ -39,5 +39,5 @@ func TestOpenInBackground(t *testing.T) {
 	if _, err := bad.Wait(); err == nil {
 		t.Fatal("unknown store kind accepted")
 	}
-	expect(t, "failed store", do(t, bad, "POST", "/internal/v1/health", "application/json", []byte(`{}`), nil), "store_unavailable")
+	expect(t, "failed store", do(t, bad, "POST", "/internal/v1/health", "application/json", []byte(`{}`), nil), "Service Unavailable store_unavailable")
 }
