@@ -21,6 +21,7 @@ import (
 	"example.com/graphmcp/handler/internalapi"
 	"example.com/graphmcp/handler/logging"
 	"example.com/graphmcp/handler/server"
+	_ "example.com/graphmcp/handler/tlsroots" // parses the TLS roots while the rest initialises
 )
 
 // version is set at build time with -ldflags "-X main.version=…".

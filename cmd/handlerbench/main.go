@@ -60,6 +60,7 @@ func run(o options) error {
 		o.handler = filepath.Join(tmp, "handler")
 		fmt.Fprintln(os.Stderr, "building ./handler (set BENCH_HANDLER or -handler to measure another binary)")
 		build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", o.handler, "./handler")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0") // as `make build`: static, no dynamic loader at start
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {
 			return fmt.Errorf("building ./handler (run from the repository root): %w", err)
