@@ -27,8 +27,8 @@ dev: deps ## run the whole gateway on loopback, no Azure (state in .devstack/; D
 	$(GO) build -o $(DIST)/devstack ./devstack/cmd/devstack
 	exec $(DIST)/devstack
 
-bench: ## print throughput, latency percentiles and identity request counts
-	$(GO) test -run '^$$' -bench . -benchtime 3s ./handler/...
+bench: ## print one table: cold path, throughput, CPU+alloc per call, open-loop latency, RSS (BENCH_HANDLER=binary, BENCH_FLAGS)
+	$(GO) run ./cmd/handlerbench $(BENCH_FLAGS)
 
 fuzz: ## run each fuzz target for a bounded time (FUZZTIME, default 20s)
 	./scripts/fuzz.sh $${FUZZTIME:-20s}
