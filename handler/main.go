@@ -21,7 +21,6 @@ import (
 	"example.com/graphmcp/handler/internalapi"
 	"example.com/graphmcp/handler/logging"
 	"example.com/graphmcp/handler/server"
-	_ "example.com/graphmcp/handler/tlsroots" // parses the TLS roots while the rest initialises
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -50,7 +49,7 @@ func run() int {
 	defer stop()
 
 	// The state service's /internal/ API over the configured store (closed at exit), opened
-	// while server.New starts the JWKS fetch and the warm-up; both finish before listening.
+	// while server.New starts the JWKS fetch and the warm-up; it is open before the handler listens.
 	internal := internalapi.OpenInBackground(cfg.Store, os.Getenv, logger)
 	srv, err := server.New(cfg, logger, &server.Options{Internal: internal, Version: version})
 	closeStore, serr := internal.Wait()

@@ -43,6 +43,7 @@ func main() {
 	flag.DurationVar(&o.miLatency, "mi-latency", 20*time.Millisecond, "managed-identity round trip in the first-call run")
 	flag.DurationVar(&o.graphLatency, "graph-latency", 30*time.Millisecond, "Graph round trip in the first-call run")
 	flag.StringVar(&o.profileDir, "profile", "", "write the handler's CPU profile (throughput run) and allocation profile to this directory (needs the diagnostics listener)")
+	flag.StringVar(&o.phases, "phases", "cold,first,throughput,open,soak", "phases to run, comma-separated (open needs throughput)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "handlerbench:", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,7 @@ type results struct {
 	soakGoroutines      []int   // empty when unknown
 	soakCalls           int64
 	soakErrors          int64
+	ran                 []string // phases run
 }
 
 const soakEvery = 5 * time.Second
@@ -36,10 +38,16 @@ const soakEvery = 5 * time.Second
 func (b *bench) all() (*results, error) {
 	r := &results{o: b.o, allocPerCall: -1}
 	steps := []struct {
-		name string
-		f    func(*results) error
-	}{{"start → ready", b.cold}, {"first call", b.firstCall}, {"throughput", b.throughput}, {"open loop", b.openLoop}, {"soak", b.soakRun}}
+		name, flag string
+		f          func(*results) error
+	}{{"start → ready", "cold", b.cold}, {"first call", "first", b.firstCall}, {"throughput", "throughput", b.throughput},
+		{"open loop", "open", b.openLoop}, {"soak", "soak", b.soakRun}}
+	want := strings.Split(b.o.phases, ",")
 	for _, s := range steps {
+		if !slices.Contains(want, s.flag) {
+			continue
+		}
+		r.ran = append(r.ran, s.flag)
 		fmt.Fprintf(osStderr, "handlerbench: %s …\n", s.name)
 		if err := s.f(r); err != nil {
 			return nil, fmt.Errorf("%s: %w", s.name, err)
@@ -195,6 +203,9 @@ func (b *bench) openLoop(r *results) error {
 		return err
 	}
 	defer p.stop()
+	if r.maxRate == 0 {
+		return fmt.Errorf("the open-loop rate is half the throughput run's maximum: run the throughput phase too")
+	}
 	r.openRate = r.maxRate / 2
 	interval := time.Duration(float64(time.Second) / r.openRate)
 	n := int(b.o.duration / interval)

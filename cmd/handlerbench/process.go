@@ -22,10 +22,10 @@ import (
 
 // options are the command's flags.
 type options struct {
-	handler, gogc, cpus, profileDir       string
-	users, workers, coldRuns              int
-	duration, soak                        time.Duration
-	entraLatency, miLatency, graphLatency time.Duration
+	handler, gogc, cpus, profileDir, phases string
+	users, workers, coldRuns                int
+	duration, soak                          time.Duration
+	entraLatency, miLatency, graphLatency   time.Duration
 }
 
 // bench holds the stand-ins and the users' tokens; it starts handler processes against them.
