@@ -55,14 +55,15 @@ type Server struct {
 	warmed   chan struct{}
 }
 
-// Warmed is closed when the background warm-up started by [New] has ended (successfully or
-// not). Nothing needs to wait for it; tests and benchmarks use it to tell cold from warm.
+// Warmed is closed when the background warm-up started by [New] (MSAL's endpoint discovery, the
+// client assertion, the Graph connection; not the JWKS fetch) has ended, successfully or not.
+// Nothing needs to wait for it; tests use it to tell cold from warm.
 func (s *Server) Warmed() <-chan struct{} { return s.warmed }
 
-// New wires the handler. It makes no network call itself; it starts the background warm-up
-// (see [Server.Warmed]): the JWKS fetch, MSAL's endpoint discovery, the managed-identity client
-// assertion and the connection to Graph, so that the first tools/call waits only for the OBO
-// exchange and Graph.
+// New wires the handler. It makes no network call itself; it starts the JWKS fetch and the
+// warm-up in the background (see [Server.Warmed]): MSAL's endpoint discovery, the
+// managed-identity client assertion and the connection to Graph, so that the first tools/call
+// waits only for its OBO exchange and Graph.
 func New(cfg config.Config, logger *slog.Logger, opts *Options) (*Server, error) {
 	o := Options{}
 	if opts != nil {
