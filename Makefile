@@ -27,8 +27,8 @@ dev: deps ## run the whole gateway on loopback, no Azure (state in .devstack/; D
 	$(GO) build -o $(DIST)/devstack ./devstack/cmd/devstack
 	exec $(DIST)/devstack
 
-bench: ## print throughput, latency percentiles and identity request counts
-	$(GO) test -run '^$$' -bench . -benchtime 3s ./handler/...
+bench: ## print one table: cold path, throughput, CPU+alloc per call, open-loop latency, RSS (BENCH_HANDLER=binary, BENCH_FLAGS)
+	$(GO) run ./cmd/handlerbench $(BENCH_FLAGS)
 
 soak: deps ## the whole local stack under load and faults, then its invariants (SOAK_DURATION, default 60s)
 	SOAK_DURATION=$${SOAK_DURATION:-60s} $(GO) test -count=1 -timeout 30m -run '^TestSoak$$' -v ./internal/soak

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"example.com/graphmcp/handler/config"
+	"example.com/graphmcp/handler/diagnostics"
 	"example.com/graphmcp/handler/internalapi"
 	"example.com/graphmcp/handler/logging"
 	"example.com/graphmcp/handler/server"
@@ -51,18 +52,27 @@ func run() int {
 	logger := logging.New(os.Stdout, cfg.LogLevel)
 	slog.SetDefault(logger)
 	server.TuneGC()
+	if addr := os.Getenv(diagnostics.EnvAddr); addr != "" {
+		_, stopDiag, err := diagnostics.Start(addr, logger)
+		if err != nil {
+			logger.Error("startup failed", logging.Err(err))
+			return 1
+		}
+		defer stopDiag()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	// The state service's /internal/ API over the configured store (closed at exit).
-	internal, closeStore, err := internalapi.Open(cfg.Store, os.Getenv, logger)
-	if err != nil {
-		logger.Error("startup failed: state store", logging.Err(err))
+	// The state service's /internal/ API over the configured store (closed at exit), opened
+	// while server.New starts the JWKS fetch and the warm-up; it is open before the handler listens.
+	internal := internalapi.OpenInBackground(cfg.Store, os.Getenv, logger)
+	srv, err := server.New(cfg, logger, &server.Options{Internal: internal, Version: version})
+	closeStore, serr := internal.Wait()
+	if serr != nil {
+		logger.Error("startup failed: state store", logging.Err(serr))
 		return 1
 	}
 	defer closeStore()
-
-	srv, err := server.New(cfg, logger, &server.Options{Internal: internal, Version: version})
 	if err != nil {
 		logger.Error("startup failed", logging.Err(err))
 		return 1

@@ -38,6 +38,7 @@ import (
 	"sync"
 	"time"
 
+	"example.com/graphmcp/devstack/latency"
 	"example.com/graphmcp/devstack/localca"
 )
 
@@ -82,6 +83,9 @@ type FederatedCredential struct {
 type Options struct {
 	TenantID string // default DefaultTenantID
 	Addr     string // listen address, default "127.0.0.1:0"
+	// Latency delays every request by this much (benchmarks: Entra's round trip, e.g. 80 ms).
+	// Default none; SetLatency changes it while running.
+	Latency time.Duration
 	// CA issues the server certificate. Required: MSAL refuses http authorities.
 	CA *localca.CA
 	// APIClientID is our app registration: the audience of user tokens and the only
@@ -131,6 +135,7 @@ type Server struct {
 	srv    *http.Server
 	keys   *keyring
 	counts counters
+	delay  latency.Delay
 
 	faults faultState // SetTokenFault
 
@@ -214,12 +219,13 @@ func Start(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("entra: listen on %s: %w", opts.Addr, err)
 	}
 	s.ln = ln
+	s.delay.Set(opts.Latency)
 	s.url = "https://" + ln.Addr().String()
 	for _, fc := range opts.FederatedCredentials {
 		s.AddFederatedCredential(fc)
 	}
 	s.srv = &http.Server{
-		Handler:           s.routes(),
+		Handler:           s.delay.Wrap(s.routes()),
 		TLSConfig:         tlsCfg,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          quietLog(),
@@ -234,6 +240,9 @@ func (s *Server) Close() {
 	// hang up, which only slows tests down.
 	_ = s.srv.Close()
 }
+
+// SetLatency changes the delay added to every request (0 = none).
+func (s *Server) SetLatency(d time.Duration) { s.delay.Set(d) }
 
 // URL is the authority host, e.g. "https://127.0.0.1:41234" (ENTRA_AUTHORITY_HOST).
 func (s *Server) URL() string { return s.url }

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"example.com/graphmcp/devstack/entra"
+	"example.com/graphmcp/devstack/latency"
 	"example.com/graphmcp/devstack/localca"
 )
 
@@ -36,6 +37,8 @@ type Options struct {
 	Entra *entra.Server // issuer of the tokens Graph accepts; required
 	CA    *localca.CA   // issues the server certificate; required
 	Addr  string        // default "127.0.0.1:0"
+	// Latency delays every request (benchmarks: Graph's round trip, e.g. 30 ms).
+	Latency time.Duration
 }
 
 // Server is a running Graph stand-in. Methods are safe for concurrent use.
@@ -51,6 +54,7 @@ type Server struct {
 	failStatus int
 	counts     map[string]int64
 	total      atomic.Int64
+	delay      latency.Delay // not guarded by mu
 }
 
 // Start listens and serves until Close.
@@ -70,7 +74,8 @@ func Start(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opts: opts, url: "https://" + ln.Addr().String(), counts: map[string]int64{}}
-	s.srv = &http.Server{Handler: s.routes(), TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second,
+	s.delay.Set(opts.Latency)
+	s.srv = &http.Server{Handler: s.delay.Wrap(s.routes()), TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: log.New(io.Discard, "", 0)}
 	go s.srv.Serve(tls.NewListener(ln, tlsCfg))
 	return s, nil
@@ -78,6 +83,9 @@ func Start(opts Options) (*Server, error) {
 
 // Close stops the server at once (no graceful HTTP/2 wait).
 func (s *Server) Close() { _ = s.srv.Close() }
+
+// SetLatency changes the delay added to every request (0 = none).
+func (s *Server) SetLatency(d time.Duration) { s.delay.Set(d) }
 
 // URL is the base, e.g. "https://127.0.0.1:43210"; paths start with /v1.0.
 func (s *Server) URL() string { return s.url }

@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"example.com/graphmcp/devstack/entra"
+	"example.com/graphmcp/devstack/latency"
 )
 
 // APIVersion is the only protocol version served.
@@ -52,6 +53,8 @@ type Options struct {
 	Header     string        // the X-IDENTITY-HEADER secret; default random
 	Addr       string        // default "127.0.0.1:0"
 	Lifetime   time.Duration // token lifetime, default 24h (like the platform)
+	// Latency delays every request (benchmarks: the platform endpoint's round trip, e.g. 20 ms).
+	Latency time.Duration
 }
 
 // Server is a running endpoint.
@@ -62,6 +65,7 @@ type Server struct {
 	count atomic.Int64
 
 	faults downState // SetDown
+	delay  latency.Delay
 }
 
 // Start listens and serves GET /msi/token until Close.
@@ -95,7 +99,8 @@ func Start(opts Options) (*Server, error) {
 	s := &Server{opts: opts, url: "http://" + ln.Addr().String()}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/msi/token", s.handleToken)
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+	s.delay.Set(opts.Latency)
+	s.srv = &http.Server{Handler: s.delay.Wrap(mux), ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
 	go s.srv.Serve(ln)
 	return s, nil
 }
@@ -106,6 +111,9 @@ func (s *Server) Close() {
 	// hang up, which only slows tests down.
 	_ = s.srv.Close()
 }
+
+// SetLatency changes the delay added to every request (0 = none).
+func (s *Server) SetLatency(d time.Duration) { s.delay.Set(d) }
 
 // Endpoint is the value for IDENTITY_ENDPOINT.
 func (s *Server) Endpoint() string { return s.url + "/msi/token" }

@@ -48,7 +48,19 @@ var storeVariables = []Variable{
 
 func init() { Variables = append(Variables, storeVariables...) }
 
-var cosmosDatabaseRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$`)
+// cosmosDatabaseOK is ^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$ written out: as a regexp, the counted
+// repetition compiles into hundreds of instructions at process start (~3 ms of the cold start).
+func cosmosDatabaseOK(s string) bool {
+	if len(s) == 0 || len(s) > 255 || s[0] == '_' || s[0] == '-' {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 func loadStore(get func(string) string, errs *[]error) StoreConfig {
 	bad := func(name, format string, args ...any) {
@@ -96,7 +108,7 @@ func loadStore(get func(string) string, errs *[]error) StoreConfig {
 	}
 	if s.CosmosDatabase == "" {
 		s.CosmosDatabase = "mcpgateway"
-	} else if !cosmosDatabaseRE.MatchString(s.CosmosDatabase) {
+	} else if !cosmosDatabaseOK(s.CosmosDatabase) {
 		bad("COSMOS_DATABASE", "must be letters, digits, '-' or '_' (at most 255), got %q", s.CosmosDatabase)
 	}
 	if v := val("AZURE_TOKEN_CREDENTIALS"); v != "" && v != "prod" && v != "dev" && s.Kind == StoreCosmos {

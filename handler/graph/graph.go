@@ -50,6 +50,8 @@ type Client struct {
 	endpoint string
 	pl       runtime.Pipeline
 	maxBody  int64
+
+	hc *http.Client // for Warm, outside the pipeline (no retries, no token)
 }
 
 // New returns a Client.
@@ -94,7 +96,24 @@ func New(opts *Options) (*Client, error) {
 		endpoint: strings.TrimSuffix(o.Endpoint, "/"),
 		pl:       runtime.NewPipeline("graphmcp", "v1", runtime.PipelineOptions{}, co),
 		maxBody:  o.MaxResponseBytes,
+		hc:       o.HTTPClient,
 	}, nil
+}
+
+// Warm opens the keep-alive connection (TCP and TLS, HTTP/2 where offered) that the first
+// [Client.Get] would otherwise set up while a user waits: one unauthenticated HEAD of the
+// endpoint's /v1.0/ root, whose answer (Graph says 4xx) is discarded. No token is sent.
+func (c *Client) Warm(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, c.endpoint+"/v1.0/", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("graph: warming the connection to %s: %w", c.endpoint, err)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	return resp.Body.Close()
 }
 
 // Get sends GET endpoint+path?query with the bearer token and decodes a 2xx JSON body into out.

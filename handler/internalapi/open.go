@@ -44,3 +44,41 @@ func Open(cfg config.StoreConfig, getenv func(string) string, logger *slog.Logge
 	h := New(st, cimd.New(nil), &Options{Logger: logger, RequireFunctionsHost: cfg.RequireFunctionsHost})
 	return h, st.Close, nil
 }
+
+// Opening is a state store being opened in the background by [OpenInBackground]. It serves the
+// /internal/ API once the store is open; [Opening.Wait] must be called before serving.
+type Opening struct {
+	done  chan struct{}
+	h     http.Handler
+	close func() error
+	err   error
+}
+
+// OpenInBackground is [Open] on its own goroutine: opening the embedded file (fsync) or
+// setting up Cosmos takes milliseconds at start that the JWKS fetch and the warm-up can use.
+func OpenInBackground(cfg config.StoreConfig, getenv func(string) string, logger *slog.Logger) *Opening {
+	o := &Opening{done: make(chan struct{})}
+	go func() {
+		defer close(o.done)
+		o.h, o.close, o.err = Open(cfg, getenv, logger)
+	}()
+	return o
+}
+
+// Wait returns what [Open] returned, once it has.
+func (o *Opening) Wait() (closeStore func() error, err error) {
+	<-o.done
+	return o.close, o.err
+}
+
+// ServeHTTP waits for the store, then serves the API (503 if it failed to open; the process
+// exits in that case anyway).
+func (o *Opening) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	<-o.done
+	if o.err != nil {
+		writeError(w, &apiError{status: http.StatusServiceUnavailable, Code: "store_unavailable",
+			Description: "the state store could not be opened; see the handler's log"})
+		return
+	}
+	o.h.ServeHTTP(w, r)
+}

@@ -24,3 +24,20 @@ func TestOpenEmbedded(t *testing.T) {
 		t.Fatal("unknown store kind accepted")
 	}
 }
+
+func TestOpenInBackground(t *testing.T) {
+	cfg := config.StoreConfig{Kind: config.StoreEmbedded, File: filepath.Join(t.TempDir(), "state.db")}
+	o := OpenInBackground(cfg, func(string) string { return "" }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	closeStore, err := o.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeStore()
+	expect(t, "health", do(t, o, "POST", "/internal/v1/health", "application/json", []byte(`{}`), nil), "OK")
+
+	bad := OpenInBackground(config.StoreConfig{Kind: "nope"}, nil, slog.Default())
+	if _, err := bad.Wait(); err == nil {
+		t.Fatal("unknown store kind accepted")
+	}
+	expect(t, "failed store", do(t, bad, "POST", "/internal/v1/health", "application/json", []byte(`{}`), nil), "Service Unavailable store_unavailable")
+}

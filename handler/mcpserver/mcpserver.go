@@ -32,13 +32,13 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
-	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"example.com/graphmcp/handler/bearer"
@@ -222,10 +222,12 @@ func (h *Handler) checkTools(challenge *bearer.Options, next http.Handler) http.
 //
 // The gate must see what go-sdk will dispatch. go-sdk decodes with case-sensitive keys (its
 // internal JSON package), encoding/json with case-insensitive ones: {"method":"tools/call",
-// "Method":"ping"} is a ping to encoding/json and a tools/call to the SDK. So each message is
-// decoded by the SDK's own [jsonrpc.DecodeMessage]; only the split of a batch and the params
-// name use encoding/json, and there every ambiguity (duplicate or case-variant "name" keys,
-// invalid UTF-8, anything but exactly one JSON value) is refused rather than guessed.
+// "Method":"ping"} is a ping to encoding/json and a tools/call to the SDK. So [envelope] reads
+// each message's keys one by one and takes only the exact spellings, as the SDK does, and every
+// ambiguity (a repeated key, duplicate or case-variant "name" keys, invalid UTF-8, nesting
+// deeper than the SDK accepts, anything but exactly one JSON value) is refused rather than
+// guessed. It does not call the SDK's decoder: that one allocates 32 KiB per call, and the SDK
+// decodes each request often enough already (docs/performance.md).
 func inspect(body []byte) (methods, tools []string, err error) {
 	if !utf8.Valid(body) {
 		return nil, nil, errors.New("the request body is not valid UTF-8 JSON")
@@ -241,21 +243,20 @@ func inspect(body []byte) (methods, tools []string, err error) {
 		}
 	}
 	for _, raw := range raws {
-		msg, err := jsonrpc.DecodeMessage(raw)
+		req, err := envelope(raw)
 		if err != nil {
 			return nil, nil, errors.New("the request body is not a JSON-RPC 2.0 message")
 		}
-		req, ok := msg.(*jsonrpc.Request)
-		if !ok {
+		if req == nil {
 			continue // a response to a server request; nothing to authorize
 		}
-		method := req.Method
+		method := req.method
 		if !methodRE.MatchString(method) {
 			method = "(invalid)" // client-controlled: only method-shaped text reaches the log
 		}
 		methods = append(methods, method)
-		if req.Method == "tools/call" {
-			name, err := toolName(req.Params)
+		if req.method == "tools/call" {
+			name, err := toolName(req.params)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -263,6 +264,105 @@ func inspect(body []byte) (methods, tools []string, err error) {
 		}
 	}
 	return methods, tools, nil
+}
+
+// maxDepth is go-sdk's nesting limit (internal/json.defaultMaxDepth): deeper messages are
+// refused here as the SDK would refuse them.
+const maxDepth = 1000
+
+// request is what the gate needs of a JSON-RPC request.
+type request struct {
+	method string
+	params json.RawMessage
+}
+
+// envelope reads one JSON-RPC message the way go-sdk's jsonrpc.DecodeMessage does: exact,
+// case-sensitive keys; "jsonrpc" must be "2.0"; "id" absent, null, a number or a string; a
+// "method" key (even "method":null) makes it a request, otherwise it is a response (nil) and
+// needs an id. A repeated "method" or "params" is refused, because decoders disagree on which
+// one wins; for "jsonrpc" and "id" the last one counts, as in the SDK (they decide nothing here).
+func envelope(raw json.RawMessage) (*request, error) {
+	if depth(raw) > maxDepth {
+		return nil, errors.New("nested too deeply")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, errors.New("not an object")
+	}
+	var version, id, method, params json.RawMessage
+	fields := map[string]*json.RawMessage{"jsonrpc": &version, "id": &id, "method": &method, "params": &params}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		key, _ := tok.(string)
+		if dst, ok := fields[key]; ok {
+			if *dst != nil && (key == "method" || key == "params") {
+				return nil, errors.New("repeated key")
+			}
+			*dst = v
+		}
+	}
+	var tag string
+	if json.Unmarshal(version, &tag) != nil || tag != "2.0" {
+		return nil, errors.New("not JSON-RPC 2.0")
+	}
+	hasID := false
+	switch {
+	case id == nil || string(id) == "null":
+	case id[0] == '"':
+		hasID = true
+	case id[0] == '-' || (id[0] >= '0' && id[0] <= '9'):
+		if _, err := strconv.ParseFloat(string(id), 64); err != nil {
+			return nil, errors.New("id out of range")
+		}
+		hasID = true
+	default:
+		return nil, errors.New("invalid id")
+	}
+	if method == nil {
+		if !hasID {
+			return nil, errors.New("a response needs an id")
+		}
+		return nil, nil
+	}
+	var name *string // null decodes to "" as in the SDK
+	if err := json.Unmarshal(method, &name); err != nil {
+		return nil, errors.New("method is not a string")
+	}
+	r := &request{params: params}
+	if name != nil {
+		r.method = *name
+	}
+	return r, nil
+}
+
+// depth is the deepest nesting of objects and arrays in valid JSON.
+func depth(data []byte) int {
+	d, deepest, inString, escaped := 0, 0, false, false
+	for _, b := range data {
+		switch {
+		case inString && escaped:
+			escaped = false
+		case inString && b == '\\':
+			escaped = true
+		case inString:
+			inString = b != '"'
+		case b == '"':
+			inString = true
+		case b == '{' || b == '[':
+			d++
+			deepest = max(deepest, d)
+		case b == '}' || b == ']':
+			d--
+		}
+	}
+	return deepest
 }
 
 // toolName reads params.name of a tools/call. Params that are not an object yield "" (the SDK

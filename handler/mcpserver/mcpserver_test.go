@@ -22,15 +22,22 @@ func TestInspect(t *testing.T) {
 	cases := map[string][]string{
 		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_recent_mail"}}`:                                                                                                         {"list_recent_mail"},
 		` [{"jsonrpc":"2.0","id":1,"method":"tools/list"},{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"a"}},{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"b"}}]`: {"a", "b"},
-		`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`: nil,
-		`{"jsonrpc":"2.0","id":1,"result":{}}`:           nil, // a client's response: nothing to authorize
+		`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`:                          nil,
+		`{"jsonrpc":"2.0","id":1,"result":{}}`:                                    nil, // a client's response: nothing to authorize
+		`{"jsonrpc":"2.0","id":"a","Method":"tools/call","method":"ping","id":2}`: nil, // keys are case-sensitive, as in the SDK
 	}
 	for body, want := range cases {
 		if _, got, err := inspect([]byte(body)); err != nil || !slices.Equal(got, want) {
 			t.Errorf("inspect(%s) = %v, %v, want %v", body, got, err, want)
 		}
 	}
-	for _, body := range []string{`not json`, ``, `[]`, `{"method":"tools/list"}`, `{"jsonrpc":"2.0","id":1,"method":"tools/list"} x`} {
+	for _, body := range []string{`not json`, ``, `[]`, `{"method":"tools/list"}`, `{"jsonrpc":"2.0","id":1,"method":"tools/list"} x`,
+		`{"jsonrpc":"2.0","id":1,"method":"ping","method":"tools/call","params":{"name":"a"}}`, // which one wins depends on the decoder
+		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a"},"params":{"name":"b"}}`,
+		`{"jsonrpc":"2.0","id":{},"method":"ping"}`, `{"jsonrpc":"2.0","id":1e999,"method":"ping"}`, `{"jsonrpc":2,"id":1,"method":"ping"}`,
+		`{"jsonrpc":"2.0","method":7}`, `{"jsonrpc":"2.0","result":{}}`,
+		`{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":` + strings.Repeat("[", 1000) + strings.Repeat("]", 1000) + `}}`,
+	} {
 		if _, _, err := inspect([]byte(body)); err == nil {
 			t.Errorf("inspect(%s) accepted an unreadable body", body)
 		}

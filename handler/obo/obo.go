@@ -64,6 +64,10 @@ type Client struct {
 	group    singleflight.Group
 	requests atomic.Int64 // token requests that reached MSAL's network path
 	rotated  atomic.Int64
+
+	// For Warm.
+	clientID  string
+	assertion func(ctx context.Context) (string, error)
 }
 
 // generation is one MSAL client with its cache and the user tokens it has seen.
@@ -82,7 +86,7 @@ func New(opts *Options) (*Client, error) {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	c := &Client{maxUsers: opts.MaxCachedUsers}
+	c := &Client{maxUsers: opts.MaxCachedUsers, clientID: opts.ClientID, assertion: opts.Assertion}
 	if c.maxUsers <= 0 {
 		c.maxUsers = 20000
 	}
@@ -104,6 +108,27 @@ func New(opts *Options) (*Client, error) {
 	}
 	c.gen.Store(&generation{msal: m})
 	return c, nil
+}
+
+// Warm does ahead of time the work the first [Client.Token] call would otherwise wait for:
+// MSAL resolves the tenant's endpoints (one OIDC discovery request to Entra, which also opens
+// the keep-alive connection the OBO requests reuse), and the client assertion is fetched (one
+// managed-identity request; the credential caches the token for its lifetime and concurrent
+// callers share the request, so this adds no request). It sends no token request to Entra.
+// Errors are returned for logging only: the first Token call retries whatever failed.
+func (c *Client) Warm(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.assertion(ctx)
+		errc <- err
+	}()
+	// AuthCodeURL is MSAL's one public call that resolves (and caches) the authority's
+	// endpoints without a token request; the URL itself is not used.
+	_, err := c.gen.Load().msal.AuthCodeURL(ctx, c.clientID, "https://localhost", []string{"openid"})
+	if aerr := <-errc; aerr != nil {
+		err = errors.Join(err, fmt.Errorf("obo: fetching the client assertion: %w", aerr))
+	}
+	return err
 }
 
 // Rotations reports how many times the MSAL cache was dropped to bound memory.

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -51,9 +52,18 @@ type Server struct {
 	Handler  http.Handler // the full mux with logging: what the listener serves
 	addr     string
 	http     *http.Server
+	warmed   chan struct{}
 }
 
-// New wires the handler. It makes no network calls except starting the background JWKS fetch.
+// Warmed is closed when the background warm-up started by [New] (MSAL's endpoint discovery, the
+// client assertion, the Graph connection; not the JWKS fetch) has ended, successfully or not.
+// Nothing needs to wait for it; tests use it to tell cold from warm.
+func (s *Server) Warmed() <-chan struct{} { return s.warmed }
+
+// New wires the handler. It makes no network call itself; it starts the JWKS fetch and the
+// warm-up in the background (see [Server.Warmed]): MSAL's endpoint discovery, the
+// managed-identity client assertion and the connection to Graph, so that the first tools/call
+// waits only for its OBO exchange and Graph.
 func New(cfg config.Config, logger *slog.Logger, opts *Options) (*Server, error) {
 	o := Options{}
 	if opts != nil {
@@ -113,7 +123,26 @@ func New(cfg config.Config, logger *slog.Logger, opts *Options) (*Server, error)
 		return nil, err
 	}
 	h := logging.Middleware(logger, mcpserver.NewMux(mcpHandler, o.Internal, logger))
+	warmed := make(chan struct{})
+	go func() {
+		defer close(warmed)
+		ctx, cancel := context.WithTimeout(context.Background(), obo.RequestTimeout)
+		defer cancel()
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if err := oboClient.Warm(ctx); err != nil {
+				logger.Warn("warm-up: OBO endpoint discovery or client assertion failed; the first tool call retries", logging.Err(err))
+			}
+		})
+		wg.Go(func() {
+			if err := graphClient.Warm(ctx); err != nil {
+				logger.Warn("warm-up: Graph is not reachable yet; the first tool call retries", logging.Err(err))
+			}
+		})
+		wg.Wait()
+	}()
 	return &Server{
+		warmed:   warmed,
 		Verifier: verifier,
 		OBO:      oboClient,
 		Handler:  h,

@@ -268,8 +268,9 @@ func TestOBOEfficiency(t *testing.T) {
 // A cold process hit by 20 users × 3 concurrent calls makes 20 OBO requests and 1
 // managed-identity request (singleflight on both).
 func TestColdBurst(t *testing.T) {
-	h := newHandler(t, map[string]string{"AZURE_CLIENT_ID": miBurst.ClientID}, nil)
+	// Counted from before the start: the warm-up's managed-identity request is the one allowed.
 	obo0, mi0 := st.entra.Counts().OBO, st.msi.Count()
+	h := newHandler(t, map[string]string{"AZURE_CLIENT_ID": miBurst.ClientID}, nil)
 	tokens := make([]string, burstUsers)
 	for i := range tokens {
 		tokens[i] = userToken(t, burstUser(i), nil)
@@ -297,6 +298,31 @@ func TestColdBurst(t *testing.T) {
 	}
 	if got := st.msi.Count() - mi0; got != 1 {
 		t.Errorf("managed-identity requests = %d, want 1", got)
+	}
+}
+
+// The warm-up at start fetches the client assertion (the one managed-identity request of its
+// lifetime) and MSAL's endpoint metadata, but sends no OBO request; the first tool call then
+// costs one OBO request and no further managed-identity request.
+func TestWarmUpPrefetchesTheAssertionNotTokens(t *testing.T) {
+	c0, mi0 := st.entra.Counts(), st.msi.Count()
+	h := newHandler(t, map[string]string{"AZURE_CLIENT_ID": miWarm.ClientID}, nil)
+	<-h.Warmed()
+	c1 := st.entra.Counts()
+	if got := st.msi.Count() - mi0; got != 1 {
+		t.Fatalf("managed-identity requests during warm-up = %d, want 1", got)
+	}
+	if c1.OBO != c0.OBO || c1.Discovery == c0.Discovery {
+		t.Fatalf("warm-up: OBO requests %d (want 0), discovery requests %d (want ≥ 1)", c1.OBO-c0.OBO, c1.Discovery-c0.Discovery)
+	}
+	if tr := h.callTool(t, userToken(t, burstUser(3), nil), "get_graph_user_details", nil); tr.IsError {
+		t.Fatal(tr.text())
+	}
+	if got := st.entra.Counts().OBO - c0.OBO; got != 1 {
+		t.Errorf("OBO requests after the first call = %d, want 1", got)
+	}
+	if got := st.msi.Count() - mi0; got != 1 {
+		t.Errorf("managed-identity requests after the first call = %d, want still 1", got)
 	}
 }
 

@@ -23,7 +23,7 @@ import (
 
 // One set of stand-ins per test binary: azidentity's managed-identity token cache is
 // process-global, so every handler in this process must talk to the same Entra. Tests that need
-// a cold managed-identity cache use their own UAMI (miBurst, miBench).
+// a cold managed-identity cache use their own UAMI (miBurst, miBench, miWarm).
 var st struct {
 	ca    *localca.CA
 	entra *entra.Server
@@ -35,6 +35,7 @@ var (
 	miMain  = msi.Identity{ClientID: "0a000000-0000-4000-8000-00000000000a", PrincipalID: "0b000000-0000-4000-8000-00000000000b"}
 	miBurst = msi.Identity{ClientID: "1a000000-0000-4000-8000-00000000001a", PrincipalID: "1b000000-0000-4000-8000-00000000001b"}
 	miBench = msi.Identity{ClientID: "2a000000-0000-4000-8000-00000000002a", PrincipalID: "2b000000-0000-4000-8000-00000000002b"}
+	miWarm  = msi.Identity{ClientID: "4a000000-0000-4000-8000-00000000004a", PrincipalID: "4b000000-0000-4000-8000-00000000004b"}
 	// miNoFIC exists but is no federated credential of the app: OBO must fail with invalid_client.
 	miNoFIC = msi.Identity{ClientID: "3a000000-0000-4000-8000-00000000003a", PrincipalID: "3b000000-0000-4000-8000-00000000003b"}
 )
@@ -78,13 +79,13 @@ func startStack() error {
 			DisplayName: fmt.Sprintf("User %02d", i), Mail: burstUser(i), GraphConsent: strings.Fields(allConsents)})
 	}
 	var fics []entra.FederatedCredential
-	for _, id := range []msi.Identity{miMain, miBurst, miBench} {
+	for _, id := range []msi.Identity{miMain, miBurst, miBench, miWarm} {
 		fics = append(fics, entra.FederatedCredential{Subject: id.PrincipalID})
 	}
 	if st.entra, err = entra.Start(entra.Options{CA: st.ca, Users: users, FederatedCredentials: fics}); err != nil {
 		return err
 	}
-	if st.msi, err = msi.Start(msi.Options{Entra: st.entra, Identities: []msi.Identity{miMain, miBurst, miBench, miNoFIC}}); err != nil {
+	if st.msi, err = msi.Start(msi.Options{Entra: st.entra, Identities: []msi.Identity{miMain, miBurst, miBench, miWarm, miNoFIC}}); err != nil {
 		return err
 	}
 	if st.graph, err = graph.Start(graph.Options{Entra: st.entra, CA: st.ca}); err != nil {
