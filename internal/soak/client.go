@@ -441,6 +441,9 @@ func (c *client) redeemRefresh(ctx context.Context, h, label string) error {
 	t, terr := c.tokensFrom(resp, b)
 	ae, _ := terr.(*answerError)
 	refused := ae != nil && ae.a.Status == http.StatusBadRequest && ae.a.Error == "invalid_grant"
+	if ae != nil && ae.a.Status == http.StatusServiceUnavailable && ae.a.Error == "temporarily_unavailable" {
+		c.r.led.refreshUnavailable(h, start, time.Now())
+	}
 	next := ""
 	if t != nil {
 		next = t.refresh
