@@ -25,7 +25,7 @@ type ledger struct {
 	replays, doubleRedeems, reuseProbes int // deliberate attacks made
 
 	// Refresh tokens presented again after a 503 temporarily_unavailable: accepted, or refused
-	// (each with the 503's request, to tell a fault's phase).
+	// (each with the span from the 503's request to the refusal, to tell the faults in it).
 	retriedAccepted int
 	retriedRefused  []window
 }
@@ -124,7 +124,9 @@ func (l *ledger) refreshAnswer(h string, start time.Time, ok, refused bool, next
 		case ok:
 			l.retriedAccepted++
 		case f.reuseAt.IsZero(): // a revocation by a deliberate replay explains the refusal
-			l.retriedRefused = append(l.retriedRefused, r.unavailable[len(r.unavailable)-1])
+			// from the 503 to this refusal: a handler restart in between can explain it (a
+			// release or update that did not reach the store)
+			l.retriedRefused = append(l.retriedRefused, window{r.unavailable[len(r.unavailable)-1].from, time.Now()})
 		}
 	}
 	switch {

@@ -41,7 +41,8 @@ type Report struct {
 
 	// RetriedAccepted counts refresh tokens accepted when presented again after a 503
 	// temporarily_unavailable; RetriedRefused those refused instead, and EntraRetriedRefused
-	// those of them whose 503 came from an Entra fault phase with the handler up (must be 0).
+	// those of them whose 503 came in an Entra fault phase and the handler stayed up until the
+	// refusal (must be 0).
 	RetriedAccepted, RetriedRefused, EntraRetriedRefused int
 }
 
