@@ -68,12 +68,7 @@ func TestGatewayRefreshRetryAfterEntraFailure(t *testing.T) {
 		if _, err := g.connectGateway(t, g.MCPURL(), at); err != nil {
 			t.Fatalf("access token from the retried refresh: %v", err)
 		}
-		found := false
-		for _, e := range auditEvents(t, g.Gateway) {
-			r, _ := e["reason"].(string)
-			found = found || (e["client_id"] == gr.clientID && strings.Contains(r, "release 200"))
-		}
-		if !found {
+		if !auditHas(t, g, gr.clientID, "release 200") {
 			t.Errorf("%s: no audit event records the released rotation", name)
 		}
 		// The retried token was used now: presenting it again is reuse and revokes the family.
@@ -86,6 +81,36 @@ func TestGatewayRefreshRetryAfterEntraFailure(t *testing.T) {
 		}
 		rt = next
 	}
+}
+
+// TestGatewayRefreshEntraRefusal: when Entra ID refuses the upstream refresh token (400
+// invalid_grant: the user's sign-in there has ended), the family is revoked as before: the
+// client is told to sign in again, and retrying the same refresh token is refused too.
+func TestGatewayRefreshEntraRefusal(t *testing.T) {
+	g := getGatewayStack(t)
+	base := g.GatewayURL()
+	gr := g.authorize(t, base)
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {gr.refresh}, "client_id": {gr.clientID}}
+	withEntraFault(t, g, entra.GrantRefreshToken, entra.TokenFault{Status: http.StatusBadRequest}, func() {
+		st, body := g.postForm(t, base+"/token", form)
+		wantOAuthError(t, st, body, http.StatusBadRequest, "invalid_grant")
+	})
+	st, body := g.postForm(t, base+"/token", form)
+	wantOAuthError(t, st, body, http.StatusBadRequest, "invalid_grant")
+	if !auditHas(t, g, gr.clientID, "grant_revoked") {
+		t.Error("the retry was not refused because the family is revoked")
+	}
+}
+
+// auditHas reports whether an audit event of the client has a reason containing s.
+func auditHas(t *testing.T, g *gatewayStack, clientID, s string) bool {
+	t.Helper()
+	for _, e := range auditEvents(t, g.Gateway) {
+		if r, _ := e["reason"].(string); e["client_id"] == clientID && strings.Contains(r, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // TestGatewayCallbackEntraUnavailable: when Entra ID does not redeem the code because it is
