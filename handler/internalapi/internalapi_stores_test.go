@@ -80,17 +80,22 @@ func wantOnce(t *testing.T, what string, tally map[string]int) {
 	}
 }
 
-// TestExactlyOnceOverHTTP: 50 concurrent redemptions of one code, one state and one refresh
-// token through the API → exactly one success and 49 invalid_grant, on both stores; the
-// concurrent refresh reuse revokes the family.
-func TestExactlyOnceOverHTTP(t *testing.T) {
+// bothStores opens a fresh store of each kind (Cosmos DB on its emulator).
+func bothStores(t *testing.T) map[string]func(*testing.T, func() time.Time) store.Store {
 	endpoint := cosmostest.Start(t)
-	for name, open := range map[string]func(*testing.T, func() time.Time) store.Store{
+	return map[string]func(*testing.T, func() time.Time) store.Store{
 		"bolt": func(t *testing.T, now func() time.Time) store.Store { return newBolt(t, now) },
 		"cosmos": func(t *testing.T, now func() time.Time) store.Store {
 			return newCosmos(t, endpoint, cosmostest.NewDatabaseName(), now, 20*time.Second)
 		},
-	} {
+	}
+}
+
+// TestExactlyOnceOverHTTP: 50 concurrent redemptions of one code, one state and one refresh
+// token through the API → exactly one success and 49 invalid_grant, on both stores; the
+// concurrent refresh reuse revokes the family.
+func TestExactlyOnceOverHTTP(t *testing.T) {
+	for name, open := range bothStores(t) {
 		t.Run(name, func(t *testing.T) {
 			clock := storetest.NewClock()
 			h := New(open(t, clock.Now), nil, &Options{Now: clock.Now})
@@ -201,13 +206,7 @@ func TestCIMDClients(t *testing.T) {
 // rotate, release the new token, retry with the same old token — on both stores, and what an
 // attacker holding a copy of a token can and cannot do with release in the picture.
 func TestReleaseOverHTTP(t *testing.T) {
-	endpoint := cosmostest.Start(t)
-	for name, open := range map[string]func(*testing.T, func() time.Time) store.Store{
-		"bolt": func(t *testing.T, now func() time.Time) store.Store { return newBolt(t, now) },
-		"cosmos": func(t *testing.T, now func() time.Time) store.Store {
-			return newCosmos(t, endpoint, cosmostest.NewDatabaseName(), now, 20*time.Second)
-		},
-	} {
+	for name, open := range bothStores(t) {
 		t.Run(name, func(t *testing.T) {
 			clock := storetest.NewClock()
 			h := New(open(t, clock.Now), nil, &Options{Now: clock.Now})
