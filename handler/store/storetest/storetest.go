@@ -492,7 +492,9 @@ func testConcurrentRelease(t *testing.T, open Factory) {
 		// release vs the update that completes the rotation: exactly one wins.
 		_, h1, f := pendingFamily(t, st, clock.Now())
 		relErr, updErr := both(func() error { return release(st, f, h1, "client-1") },
-			func() error { return st.UpdateFamilyPayload(context.Background(), f.ID, store.HashSecret(h1), "client-1", "v2") })
+			func() error {
+				return st.UpdateFamilyPayload(context.Background(), f.ID, store.HashSecret(h1), "client-1", "v2")
+			})
 		if !(relErr == nil && errors.Is(updErr, store.ErrNotFound) || errors.Is(relErr, store.ErrCompleted) && updErr == nil) {
 			t.Fatalf("release vs update: release %v, update %v; want exactly one to win", relErr, updErr)
 		}
