@@ -41,8 +41,8 @@ type Report struct {
 
 	// RetriedAccepted counts refresh tokens accepted when presented again after a 503
 	// temporarily_unavailable; RetriedRefused those refused instead, and EntraRetriedRefused
-	// those of them whose 503 came in an Entra fault phase and the handler stayed up until the
-	// refusal (must be 0).
+	// those of them whose 503 came in an Entra fault phase, with the handler up and the store
+	// unfaulted until the refusal (must be 0).
 	RetriedAccepted, RetriedRefused, EntraRetriedRefused int
 }
 
@@ -152,8 +152,17 @@ func (rep *Report) finish(r *runner, logs *logSet) {
 	}
 	rep.Replays, rep.DoubleRedeems, rep.ReuseProbes = l.replays, l.doubleRedeems, l.reuseProbes
 	rep.RetriedAccepted, rep.RetriedRefused = l.retriedAccepted, len(l.retriedRefused)
+	// A refusal is Entra's doing when the 503 came while Entra (or the identity its client
+	// assertion needs) failed, and nothing else that can lose a release or an update — the
+	// handler down, a Cosmos DB fault — happened between the 503 and the refusal.
+	var storeFaults []window
+	for _, m := range marks {
+		if strings.HasPrefix(m.name, "cosmos-") || m.name == "state-restart" {
+			storeFaults = append(storeFaults, window{m.start, m.end})
+		}
+	}
 	for _, w := range l.retriedRefused {
-		if p := phaseAt(w.from); (strings.HasPrefix(p, "entra-") || p == "crash+mi-down") && !overlapsAny(w, down) {
+		if p := phaseAt(w.from); (strings.HasPrefix(p, "entra-") || p == "crash+mi-down") && !overlapsAny(w, down) && !overlapsAny(w, storeFaults) {
 			rep.EntraRetriedRefused++
 		}
 	}
@@ -297,7 +306,7 @@ invariants:
   registrations             %d made, %d lost (not readable at the end); %d clients by metadata document (%d lookups, %d document fetches)
   authorization codes       %d redeemed, %d redeemed twice (%d replays and %d concurrent double redemptions attempted)
   refresh families          %d seen, %d consistent with the store, %d revoked (%d by detected reuse; %d reuse probes), %d orphaned
-  refresh retried after 503 %d accepted with the same token, %d refused (%d of them after an Entra failure with the handler up)
+  refresh retried after 503 %d accepted with the same token, %d refused (%d of them after an Entra failure, with the handler up and the store unfaulted until the refusal)
   recovery                  %d of %d clients got a tool call through after the faults (in %s), %d registered again
   handler resources         baseline %d goroutines / %.1f MiB RSS, after the soak %d goroutines / %.1f MiB RSS (%d restarts)
   secrets in logs           %d values tracked and every issued format, %d log lines scanned, %d leaks
