@@ -157,7 +157,7 @@ func (rep *Report) finish(r *runner, logs *logSet) {
 	// handler down, a Cosmos DB fault — happened between the 503 and the refusal.
 	var storeFaults []window
 	for _, m := range marks {
-		if strings.HasPrefix(m.name, "cosmos-") || m.name == "state-restart" {
+		if strings.HasPrefix(m.name, "cosmos-") { // a state-service restart is in down
 			storeFaults = append(storeFaults, window{m.start, m.end})
 		}
 	}
