@@ -23,7 +23,9 @@ type TokenFault struct {
 	// GrantOBO); empty means every grant.
 	Grants []string
 	// Status, when 5xx, is answered with Entra's transient-error body (temporarily_unavailable,
-	// AADSTS90033) before the grant is looked at: nothing is redeemed or rotated.
+	// AADSTS90033) before the grant is looked at: nothing is redeemed or rotated. When 400, it
+	// is invalid_grant with AADSTS50173 (the grant was revoked: the user's sign-in has ended),
+	// also without looking at the grant.
 	Status int
 	// Hang, when set, holds the request this long and then drops it without an answer (the
 	// connection or stream is reset), which is what a caller's timeout looks like from its side.
@@ -69,6 +71,11 @@ func (s *Server) injectTokenFault(w http.ResponseWriter, grantType string) bool 
 		time.Sleep(f.Hang)
 		// Reset without an answer: net/http closes an HTTP/1 connection and resets an HTTP/2 stream.
 		panic(http.ErrAbortHandler)
+	case f.Status == http.StatusBadRequest:
+		s.faults.hits.Add(1)
+		s.writeError(w, badRequest("invalid_grant", 50173,
+			"The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. (injected)"))
+		return true
 	case f.Status >= 500:
 		s.faults.hits.Add(1)
 		s.writeError(w, &aadError{status: f.Status, err: "temporarily_unavailable", code: 90033,

@@ -10,7 +10,8 @@ import (
 	"example.com/graphmcp/devstack/entra"
 )
 
-// TestTokenFaults: an injected 5xx carries Entra's transient-error shape and redeems nothing;
+// TestTokenFaults: an injected 5xx carries Entra's transient-error shape and redeems nothing,
+// an injected 400 is a revoked grant;
 // a hang drops the request without an answer; only the chosen grants fail; clearing restores.
 func TestTokenFaults(t *testing.T) {
 	s := newStack(t, nil)
@@ -26,14 +27,17 @@ func TestTokenFaults(t *testing.T) {
 		t.Fatalf("refresh during an OBO fault: %d %v", r.status, r.body)
 	}
 
+	s.idp.SetTokenFault(&entra.TokenFault{Grants: []string{entra.GrantOBO}, Status: 400})
+	requireAADError(t, s.postToken(t, obo), 400, "invalid_grant", 50173)
+
 	s.idp.SetTokenFault(&entra.TokenFault{Hang: time.Millisecond})
 	resp, err := s.ca.HTTPClient().PostForm(s.idp.TokenURL(), obo)
 	if err == nil {
 		resp.Body.Close()
 		t.Fatalf("hang: got an answer %d, want the request dropped", resp.StatusCode)
 	}
-	if got := s.idp.TokenFaultHits(); got != 2 {
-		t.Fatalf("fault hits = %d, want 2", got)
+	if got := s.idp.TokenFaultHits(); got != 3 {
+		t.Fatalf("fault hits = %d, want 3", got)
 	}
 
 	// MSAL sees the 5xx as an error, and works again once the fault is cleared.

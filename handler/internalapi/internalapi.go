@@ -117,6 +117,7 @@ func New(st store.Store, fetcher *cimd.Fetcher, opts *Options) http.Handler {
 		"refresh/create":         a.createRefresh,
 		"refresh/rotate":         a.rotateRefresh,
 		"refresh/update":         a.updateRefresh,
+		"refresh/release":        a.releaseRefresh,
 		"refresh/revoke":         a.revokeRefresh,
 		"health":                 a.health,
 	}

@@ -14,7 +14,7 @@ import (
 // fuzzOps are the operations the fuzzer picks from (by the first argument, modulo).
 var fuzzOps = []string{"clients/register", "clients/get", "clients/check-redirect", "transactions/create",
 	"transactions/consume", "codes/create", "codes/consume", "refresh/create", "refresh/rotate",
-	"refresh/update", "refresh/revoke", "health"}
+	"refresh/update", "refresh/revoke", "health", "refresh/release"} // append only: committed corpus entries name ops by index
 
 // FuzzRequest: any body sent to any operation gets a JSON answer; a failure is a documented
 // error code (docs/internal-api.md) with a 4xx status — with a healthy store nothing is a 5xx —
@@ -57,11 +57,12 @@ func FuzzRequest(f *testing.F) {
 			"code_challenge_method": "S256", "resource": resource, "payload": "sealed-entra"},
 		"codes/consume": map[string]any{"code": code["code"], "client_id": id, "redirect_uri": redirect,
 			"code_verifier": verifier, "resource": resource},
-		"refresh/create": map[string]any{"client_id": id, "payload": "sealed-rt", "resource": resource, "scope": "openid"},
-		"refresh/rotate": map[string]any{"refresh_token": rt["refresh_token"], "client_id": id, "resource": resource},
-		"refresh/update": map[string]any{"refresh_token": rt["refresh_token"], "client_id": id, "payload": "sealed-rt2"},
-		"refresh/revoke": map[string]any{"refresh_token": rt["refresh_token"], "client_id": id, "resource": resource},
-		"health":         map[string]any{},
+		"refresh/create":  map[string]any{"client_id": id, "payload": "sealed-rt", "resource": resource, "scope": "openid"},
+		"refresh/rotate":  map[string]any{"refresh_token": rt["refresh_token"], "client_id": id, "resource": resource},
+		"refresh/update":  map[string]any{"refresh_token": rt["refresh_token"], "client_id": id, "payload": "sealed-rt2"},
+		"refresh/revoke":  map[string]any{"refresh_token": rt["refresh_token"], "client_id": id, "resource": resource},
+		"health":          map[string]any{},
+		"refresh/release": map[string]any{"refresh_token": rt["refresh_token"], "client_id": id},
 	}
 	for i, op := range fuzzOps {
 		raw, _ := json.Marshal(seeds[op])

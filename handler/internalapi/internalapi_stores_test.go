@@ -80,17 +80,22 @@ func wantOnce(t *testing.T, what string, tally map[string]int) {
 	}
 }
 
-// TestExactlyOnceOverHTTP: 50 concurrent redemptions of one code, one state and one refresh
-// token through the API → exactly one success and 49 invalid_grant, on both stores; the
-// concurrent refresh reuse revokes the family.
-func TestExactlyOnceOverHTTP(t *testing.T) {
+// bothStores opens a fresh store of each kind (Cosmos DB on its emulator).
+func bothStores(t *testing.T) map[string]func(*testing.T, func() time.Time) store.Store {
 	endpoint := cosmostest.Start(t)
-	for name, open := range map[string]func(*testing.T, func() time.Time) store.Store{
+	return map[string]func(*testing.T, func() time.Time) store.Store{
 		"bolt": func(t *testing.T, now func() time.Time) store.Store { return newBolt(t, now) },
 		"cosmos": func(t *testing.T, now func() time.Time) store.Store {
 			return newCosmos(t, endpoint, cosmostest.NewDatabaseName(), now, 20*time.Second)
 		},
-	} {
+	}
+}
+
+// TestExactlyOnceOverHTTP: 50 concurrent redemptions of one code, one state and one refresh
+// token through the API → exactly one success and 49 invalid_grant, on both stores; the
+// concurrent refresh reuse revokes the family.
+func TestExactlyOnceOverHTTP(t *testing.T) {
+	for name, open := range bothStores(t) {
 		t.Run(name, func(t *testing.T) {
 			clock := storetest.NewClock()
 			h := New(open(t, clock.Now), nil, &Options{Now: clock.Now})
@@ -195,4 +200,72 @@ func TestCIMDClients(t *testing.T) {
 	expect(t, "mismatched client_id", call(t, h, "clients/get", map[string]any{"client_id": base + "/bad.json"}), "Bad Request invalid_client/metadata_invalid")
 	expect(t, "missing document", call(t, h, "clients/get", map[string]any{"client_id": base + "/missing.json"}), "Bad Request invalid_client/metadata_fetch_failed")
 	expect(t, "no path", call(t, h, "clients/get", map[string]any{"client_id": base + "/"}), "Bad Request invalid_client/metadata_url_invalid")
+}
+
+// TestReleaseOverHTTP: the gateway's sequence when Entra fails transiently after a rotation —
+// rotate, release the new token, retry with the same old token — on both stores, and what an
+// attacker holding a copy of a token can and cannot do with release in the picture.
+func TestReleaseOverHTTP(t *testing.T) {
+	for name, open := range bothStores(t) {
+		t.Run(name, func(t *testing.T) {
+			clock := storetest.NewClock()
+			h := New(open(t, clock.Now), nil, &Options{Now: clock.Now})
+			const resource = "https://apim.example.net/mcp"
+			create := func() string {
+				return call(t, h, "refresh/create", map[string]any{"client_id": "c1", "payload": "enc:rt1", "resource": resource}).str("refresh_token")
+			}
+			rotate := func(what, rt string, want string) string {
+				t.Helper()
+				r := call(t, h, "refresh/rotate", map[string]any{"refresh_token": rt, "client_id": "c1", "resource": resource})
+				expect(t, what, r, want)
+				return r.str("refresh_token")
+			}
+			release := func(rt, client string) result {
+				return call(t, h, "refresh/release", map[string]any{"refresh_token": rt, "client_id": client})
+			}
+			update := func(rt string) result {
+				return call(t, h, "refresh/update", map[string]any{"refresh_token": rt, "client_id": "c1", "payload": "enc:rt2"})
+			}
+
+			rt0 := create()
+			rt1 := rotate("rotate", rt0, "OK")
+			expect(t, "release by another client", release(rt1, "c2"), "Bad Request invalid_grant/client_mismatch")
+			expect(t, "release of the presented token", release(rt0, "c1"), "Bad Request invalid_grant/refresh_token_invalid")
+			expect(t, "release with a resource", call(t, h, "refresh/release", map[string]any{"refresh_token": rt1, "client_id": "c1", "resource": resource}),
+				"Bad Request invalid_request")
+			for i := range 2 {
+				if r := release(rt1, "c1"); r.status != http.StatusOK || r.body["released"] != true {
+					t.Fatalf("release #%d: %s %v", i+1, r.errCode(), r.body)
+				}
+			}
+			// The released token never reached the client: unusable, and presenting it revokes nothing.
+			rotate("rotate the released token", rt1, "Bad Request invalid_grant/refresh_token_invalid")
+			expect(t, "update with the released token", update(rt1), "Bad Request invalid_grant/refresh_token_invalid")
+			// The client's retry with the same token works, once, and completes normally.
+			rt2 := rotate("retry with the same token", rt0, "OK")
+			expect(t, "update", update(rt2), "OK")
+			expect(t, "release of a completed rotation", release(rt2, "c1"), "Bad Request invalid_grant/rotation_completed")
+			// Reuse detection is unchanged: the token spent by a completed rotation revokes the family.
+			rotate("reuse after a completed rotation", rt0, "Bad Request invalid_grant/refresh_token_reused")
+			rotate("newest after reuse", rt2, "Bad Request invalid_grant/grant_revoked")
+			expect(t, "release in a revoked family", release(rt2, "c1"), "Bad Request invalid_grant/grant_revoked")
+
+			// A stolen copy of the presented token replayed while the rotation is pending is reuse,
+			// exactly as without release: the family is revoked and release cannot revive it.
+			rt0 = create()
+			rt1 = rotate("rotate", rt0, "OK")
+			rotate("replay while pending", rt0, "Bad Request invalid_grant/refresh_token_reused")
+			expect(t, "release after the replay", release(rt1, "c1"), "Bad Request invalid_grant/grant_revoked")
+			rotate("retry after the replay", rt0, "Bad Request invalid_grant/grant_revoked")
+
+			// Concurrent releases (a retried request) all answer released; one rotation is undone.
+			rt0 = create()
+			rt1 = rotate("rotate", rt0, "OK")
+			if tally := raceHTTP(t, h, "refresh/release", map[string]any{"refresh_token": rt1, "client_id": "c1"}); tally["OK"] != storetest.Concurrency {
+				t.Fatalf("concurrent releases: %v", tally)
+			}
+			rt2 = rotate("retry after concurrent releases", rt0, "OK")
+			rotate("second use of the retried token", rt0, "Bad Request invalid_grant/refresh_token_reused")
+		})
+	}
 }

@@ -46,6 +46,8 @@ func (a *api) refreshError(err error) *apiError {
 		return invalidGrant("grant_revoked", "the grant behind this refresh token was revoked; authorize again")
 	case errors.Is(err, store.ErrMismatch):
 		return invalidGrant("client_mismatch", "the refresh token was issued to another client")
+	case errors.Is(err, store.ErrCompleted):
+		return invalidGrant("rotation_completed", "the rotation that issued this refresh token was completed; it cannot be released")
 	case errors.Is(err, store.ErrResourceMismatch):
 		return invalidGrant("resource_mismatch", "the refresh token was issued for another resource (another gateway); authorize again at this one")
 	}
@@ -146,6 +148,26 @@ func (a *api) updateRefresh(ctx context.Context, body []byte) (int, any, *apiErr
 		return 0, nil, a.refreshError(err)
 	}
 	return http.StatusOK, map[string]any{"updated": true}, nil
+}
+
+// releaseRefresh: POST /internal/v1/refresh/release {"refresh_token","client_id"} →
+// {"released":true}: undoes the rotation that issued this (new, undelivered) refresh token while
+// it is not completed by update, because the upstream redemption failed transiently: the token
+// presented to rotate is current again, so the client can retry with it. Repeating the call is
+// harmless; a completed rotation is refused (rotation_completed) and reuse detection is unchanged.
+func (a *api) releaseRefresh(ctx context.Context, body []byte) (int, any, *apiError) {
+	req, familyID, secret, e := a.decodePresented(body, false)
+	if e != nil {
+		return 0, nil, e
+	}
+	if req.Resource != "" || req.Payload != "" {
+		// the rotate before it checked the resource; a payload here would be silently dropped
+		return 0, nil, badRequest("refresh/release takes only refresh_token and client_id")
+	}
+	if err := a.st.ReleaseRotation(ctx, familyID, store.HashSecret(secret), req.ClientID); err != nil {
+		return 0, nil, a.refreshError(err)
+	}
+	return http.StatusOK, map[string]any{"released": true}, nil
 }
 
 // revokeRefresh: POST /internal/v1/refresh/revoke {"refresh_token","client_id"?} → {"revoked":bool}.

@@ -85,12 +85,19 @@ type Family struct {
 	Payload     string   `json:"payload"`
 	CurrentHash string   `json:"current_hash"`
 	SpentHashes []string `json:"spent_hashes,omitempty"`
-	Generation  int      `json:"generation"`
-	Revoked     bool     `json:"revoked"`
-	RevokedAt   Time     `json:"revoked_at,omitempty"`
-	CreatedAt   Time     `json:"created_at"`
-	UpdatedAt   Time     `json:"updated_at"`
-	ExpiresAt   Time     `json:"expires_at"`
+	// PendingHash is the hash of the handle that the latest rotation spent while that rotation
+	// is not completed (no UpdateFamilyPayload yet, and it carried no payload): ReleaseRotation
+	// may still undo it. Empty once completed.
+	PendingHash string `json:"pending_hash,omitempty"`
+	// ReleasedHash is the hash of the handle whose rotation ReleaseRotation undid, until the
+	// next rotation, so a repeated release (a retried request) is recognised and changes nothing.
+	ReleasedHash string `json:"released_hash,omitempty"`
+	Generation   int    `json:"generation"`
+	Revoked      bool   `json:"revoked"`
+	RevokedAt    Time   `json:"revoked_at,omitempty"`
+	CreatedAt    Time   `json:"created_at"`
+	UpdatedAt    Time   `json:"updated_at"`
+	ExpiresAt    Time   `json:"expires_at"`
 }
 
 // MaxSpentHandles bounds the spent-handle list of a family; older spent handles are forgotten
@@ -152,11 +159,15 @@ func ApplyRotation(f Family, r Rotation) (next *Family, toWrite *Family, err err
 	if len(f.SpentHashes) > MaxSpentHandles {
 		f.SpentHashes = f.SpentHashes[len(f.SpentHashes)-MaxSpentHandles:]
 	}
+	// A rotation that carries its payload is complete; one without waits for the
+	// UpdateFamilyPayload after the upstream redemption and may be released until then.
+	f.PendingHash, f.ReleasedHash = f.CurrentHash, ""
 	f.CurrentHash = r.NextHash
 	f.Generation++
 	f.UpdatedAt = r.Now
 	if r.Payload != "" {
 		f.Payload = r.Payload
+		f.PendingHash = ""
 	}
 	if r.ExpiresAt != nil {
 		f.ExpiresAt = r.ExpiresAt(f.CreatedAt)
@@ -186,8 +197,49 @@ func ApplyPayloadUpdate(f *Family, handleHash, clientID, payload string, now Tim
 	case f.CurrentHash != handleHash:
 		return ErrNotFound
 	}
-	f.Payload, f.UpdatedAt = payload, now
+	f.Payload, f.UpdatedAt, f.PendingHash = payload, now, ""
 	return nil
+}
+
+// ApplyRelease is ReleaseRotation's decision, shared by both implementations: it undoes the
+// rotation that issued handleHash when that rotation is not completed, so the handle it spent
+// is current again and handleHash is void (the gateway never delivered it). On success f is
+// updated and write reports whether it must be written (false for a repeated release).
+//
+//   - revoked family → ErrRevoked (a replay of the spent handle while the rotation was pending
+//     revoked it: release cannot undo a detected reuse)
+//   - other client → ErrMismatch for a handle the family issued, else ErrNotFound
+//   - handleHash released before → nothing to do (idempotent)
+//   - handleHash current but its rotation completed (updated, or rotated with a payload) →
+//     ErrCompleted: the client may hold it, so the handle it replaced stays spent
+//   - handleHash not current (unknown, or spent by a later rotation) → ErrNotFound
+func ApplyRelease(f *Family, handleHash, clientID string, now Time) (write bool, err error) {
+	if f.Revoked {
+		return false, ErrRevoked
+	}
+	if f.ClientID != clientID {
+		if f.CurrentHash == handleHash || f.ReleasedHash == handleHash || slices.Contains(f.SpentHashes, handleHash) {
+			return false, ErrMismatch
+		}
+		return false, ErrNotFound
+	}
+	switch {
+	case f.ReleasedHash == handleHash:
+		return false, nil
+	case f.CurrentHash != handleHash:
+		return false, ErrNotFound
+	case f.PendingHash == "":
+		return false, ErrCompleted
+	}
+	// The rotation appended the spent hash last; take it back out so the handle is current
+	// (and not "spent", whose presentation would revoke the family).
+	if i := slices.Index(f.SpentHashes, f.PendingHash); i >= 0 {
+		f.SpentHashes = slices.Delete(slices.Clone(f.SpentHashes), i, i+1)
+	}
+	f.CurrentHash, f.ReleasedHash, f.PendingHash = f.PendingHash, handleHash, ""
+	f.Generation--
+	f.UpdatedAt = now
+	return true, nil
 }
 
 // ApplyRevocation is RevokeFamily's decision: it marks f revoked at now and reports whether

@@ -59,6 +59,10 @@ type Store interface {
 	RotateFamily(ctx context.Context, r Rotation) (*Family, error)
 	// UpdateFamilyPayload sets the payload while handleHash is still the current handle.
 	UpdateFamilyPayload(ctx context.Context, familyID, handleHash, clientID, payload string) error
+	// ReleaseRotation undoes the not yet completed rotation that issued handleHash (the
+	// upstream redemption after it failed transiently): the handle it spent is current again
+	// and handleHash is void. Repeating it is harmless. See [ApplyRelease] for the errors.
+	ReleaseRotation(ctx context.Context, familyID, handleHash, clientID string) error
 	// RevokeFamily marks a family revoked. Revoking an absent or revoked family is not an error.
 	RevokeFamily(ctx context.Context, familyID string) error
 	// GetFamily returns a family (revoked ones too). ErrNotFound if absent or expired.
@@ -80,6 +84,9 @@ var (
 	ErrReuse = errors.New("store: refresh handle reused; family revoked")
 	// ErrRevoked: the refresh family was revoked earlier.
 	ErrRevoked = errors.New("store: refresh family revoked")
+	// ErrCompleted: the rotation to be released was completed (its handle may have reached the
+	// client); it cannot be undone.
+	ErrCompleted = errors.New("store: refresh rotation already completed")
 	// ErrMismatch: the record exists but is bound to another client.
 	ErrMismatch = errors.New("store: record bound to another client")
 	// ErrResourceMismatch: the refresh family exists but was granted for another resource

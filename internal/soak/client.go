@@ -48,6 +48,8 @@ type client struct {
 
 	replayed, reused bool // deliberate attacks already made
 	toolOK           bool // a tool call succeeded (since the runner last cleared it)
+
+	refreshRound int64 // the runner's refreshRound this client has rotated for
 }
 
 // attacks decides which clients try which replay (fixed by index, so a run is reproducible).
@@ -92,6 +94,9 @@ func (c *client) step(ctx context.Context) error {
 	case c.clientID == "":
 		return c.register(ctx)
 	case c.needRefresh && c.refresh != "":
+		return c.rotate(ctx)
+	case c.refresh != "" && c.refreshRound != c.r.refreshRound.Load():
+		c.refreshRound = c.r.refreshRound.Load()
 		return c.rotate(ctx)
 	case c.access == "" || c.needRefresh:
 		return c.authorize(ctx)
@@ -441,6 +446,9 @@ func (c *client) redeemRefresh(ctx context.Context, h, label string) error {
 	t, terr := c.tokensFrom(resp, b)
 	ae, _ := terr.(*answerError)
 	refused := ae != nil && ae.a.Status == http.StatusBadRequest && ae.a.Error == "invalid_grant"
+	if ae != nil && ae.a.Status == http.StatusServiceUnavailable && ae.a.Error == "temporarily_unavailable" {
+		c.r.led.refreshUnavailable(h, start, time.Now())
+	}
 	next := ""
 	if t != nil {
 		next = t.refresh

@@ -8,6 +8,8 @@
 //     code, as the policies spell them out), or a bare 5xx while the handler was down;
 //   - no registration is lost, no authorization code is redeemed twice, no refresh token is
 //     accepted after its rotation, and every refresh family agrees with the store's record;
+//   - a refresh token answered 503 temporarily_unavailable because Entra ID failed is accepted
+//     when the client presents it again (it is never refused: the client keeps its sign-in);
 //   - after the faults every client gets a tool call through without registering again;
 //   - the handler's goroutines and memory return to their baseline;
 //   - no token, code, cookie, key or secret appears in any log line of any process.

@@ -36,7 +36,11 @@ func (r *runner) schedule() []phase {
 	// A hang must end within its phase; Entra's own callers give up only after 30 s.
 	hang := min(time.Second, d/40)
 	entraFault := func(f *entra.TokenFault) func(context.Context) error {
-		return func(context.Context) error { r.st.Entra.SetTokenFault(f); return nil }
+		return func(context.Context) error {
+			r.st.Entra.SetTokenFault(f)
+			r.refreshRound.Add(1) // every client refreshes into the fault
+			return nil
+		}
 	}
 	entraOff := func() { r.st.Entra.SetTokenFault(nil) }
 	all := []string{entra.GrantAuthorizationCode, entra.GrantRefreshToken, entra.GrantOBO}

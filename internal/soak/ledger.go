@@ -23,6 +23,11 @@ type ledger struct {
 	violations    []string
 
 	replays, doubleRedeems, reuseProbes int // deliberate attacks made
+
+	// Refresh tokens presented again after a 503 temporarily_unavailable: accepted, or refused
+	// (each with the span from the 503's request to the refusal, to tell the faults in it).
+	retriedAccepted int
+	retriedRefused  []window
 }
 
 type handle struct {
@@ -30,6 +35,9 @@ type handle struct {
 	accepted int  // 200 answers when presented
 	refused  bool // invalid_grant when presented
 	unsure   bool // presented, answer lost or 5xx: the server may have rotated it
+	// unavailable are the requests that presented it and were answered 503
+	// temporarily_unavailable: the gateway promises the same token works on a retry.
+	unavailable []window
 }
 
 type family struct {
@@ -111,6 +119,16 @@ func (l *ledger) refreshAnswer(h string, start time.Time, ok, refused bool, next
 		l.violate("client %d presented a refresh token it was never given (soak bug)", client)
 		return
 	}
+	if len(r.unavailable) > 0 && (ok || refused) {
+		switch f := l.families[r.family]; {
+		case ok:
+			l.retriedAccepted++
+		case f.reuseAt.IsZero(): // a revocation by a deliberate replay explains the refusal
+			// from the 503 to this refusal: a handler restart in between can explain it (a
+			// release or update that did not reach the store)
+			l.retriedRefused = append(l.retriedRefused, window{r.unavailable[len(r.unavailable)-1].from, time.Now()})
+		}
+	}
 	switch {
 	case ok:
 		r.accepted++
@@ -125,6 +143,15 @@ func (l *ledger) refreshAnswer(h string, start time.Time, ok, refused bool, next
 		r.refused = true
 	default:
 		r.unsure = true
+	}
+}
+
+// refreshUnavailable records that presenting h from..to was answered 503 temporarily_unavailable.
+func (l *ledger) refreshUnavailable(h string, from, to time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if r := l.handles[h]; r != nil {
+		r.unavailable = append(r.unavailable, window{from, to})
 	}
 }
 

@@ -38,6 +38,12 @@ type Report struct {
 	Violations                          []string
 	phases                              []phaseRow
 	unexplained                         map[string]int
+
+	// RetriedAccepted counts refresh tokens accepted when presented again after a 503
+	// temporarily_unavailable; RetriedRefused those refused instead, and EntraRetriedRefused
+	// those of them whose 503 came in an Entra fault phase, with the handler up and the store
+	// unfaulted until the refusal (must be 0).
+	RetriedAccepted, RetriedRefused, EntraRetriedRefused int
 }
 
 func (rep *Report) violate(format string, args ...any) {
@@ -88,12 +94,9 @@ func (rep *Report) finish(r *runner, logs *logSet) {
 	}
 	rep.unexplained = map[string]int{}
 	for _, e := range r.rec.Exchanges() {
-		if e.Kind == KindBare && strings.HasPrefix(e.Op, "mcp-") && e.Answer.Status >= 500 && e.Answer.Error == "" {
-			for _, w := range down {
-				if e.Start.Before(w.to) && e.End.After(w.from) {
-					e.Kind = KindExplained
-				}
-			}
+		if e.Kind == KindBare && strings.HasPrefix(e.Op, "mcp-") && e.Answer.Status >= 500 && e.Answer.Error == "" &&
+			overlapsAny(window{e.Start, e.End}, down) {
+			e.Kind = KindExplained
 		}
 		row := rows[phaseAt(e.Start)]
 		row.requests++
@@ -148,6 +151,21 @@ func (rep *Report) finish(r *runner, logs *logSet) {
 		}
 	}
 	rep.Replays, rep.DoubleRedeems, rep.ReuseProbes = l.replays, l.doubleRedeems, l.reuseProbes
+	rep.RetriedAccepted, rep.RetriedRefused = l.retriedAccepted, len(l.retriedRefused)
+	// A refusal is Entra's doing when the 503 came while Entra (or the identity its client
+	// assertion needs) failed, and nothing else that can lose a release or an update — the
+	// handler down, a Cosmos DB fault — happened between the 503 and the refusal.
+	var storeFaults []window
+	for _, m := range marks {
+		if strings.HasPrefix(m.name, "cosmos-") { // a state-service restart is in down
+			storeFaults = append(storeFaults, window{m.start, m.end})
+		}
+	}
+	for _, w := range l.retriedRefused {
+		if p := phaseAt(w.from); (strings.HasPrefix(p, "entra-") || p == "crash+mi-down") && !overlapsAny(w, down) && !overlapsAny(w, storeFaults) {
+			rep.EntraRetriedRefused++
+		}
+	}
 	l.mu.Unlock()
 
 	secrets := r.rec.Secrets()
@@ -190,6 +208,10 @@ func (rep *Report) finish(r *runner, logs *logSet) {
 	}
 	if rep.LostRegistrations > 0 {
 		rep.violate("%d of %d registrations are no longer readable", rep.LostRegistrations, rep.Registrations)
+	}
+	if rep.EntraRetriedRefused > 0 {
+		rep.violate("%d refresh tokens answered 503 temporarily_unavailable while Entra ID failed were refused when the client retried them: the client lost its sign-in",
+			rep.EntraRetriedRefused)
 	}
 	if rep.CodesTwice > 0 {
 		rep.violate("%d authorization codes were redeemed twice", rep.CodesTwice)
@@ -284,6 +306,7 @@ invariants:
   registrations             %d made, %d lost (not readable at the end); %d clients by metadata document (%d lookups, %d document fetches)
   authorization codes       %d redeemed, %d redeemed twice (%d replays and %d concurrent double redemptions attempted)
   refresh families          %d seen, %d consistent with the store, %d revoked (%d by detected reuse; %d reuse probes), %d orphaned
+  refresh retried after 503 %d accepted with the same token, %d refused (%d of them after an Entra failure, with the handler up and the store unfaulted until the refusal)
   recovery                  %d of %d clients got a tool call through after the faults (in %s), %d registered again
   handler resources         baseline %d goroutines / %.1f MiB RSS, after the soak %d goroutines / %.1f MiB RSS (%d restarts)
   secrets in logs           %d values tracked and every issued format, %d log lines scanned, %d leaks
@@ -292,6 +315,7 @@ invariants:
 		rep.Registrations, rep.LostRegistrations, rep.DocumentClients, rep.DocumentLookups, rep.DocumentFetches,
 		rep.CodesRedeemed, rep.CodesTwice, rep.Replays, rep.DoubleRedeems,
 		f.Families, f.Consistent, f.Revoked, f.ReuseRevoked, rep.ReuseProbes, f.Orphaned,
+		rep.RetriedAccepted, rep.RetriedRefused, rep.EntraRetriedRefused,
 		rep.Recovered, rep.Clients, rep.RecoveryTime.Round(time.Millisecond), rep.ReRegistered,
 		rep.Baseline.Goroutines, float64(rep.Baseline.RSSKiB)/1024, rep.End.Goroutines, float64(rep.End.RSSKiB)/1024, rep.Restarts,
 		rep.SecretsTracked, rep.LinesScanned, len(rep.Leaks), rep.LoadRequests)
@@ -302,4 +326,14 @@ invariants:
 		fmt.Fprintf(&sb, "  BROKEN: %s\n", v)
 	}
 	return sb.String()
+}
+
+// overlapsAny reports whether w overlaps one of the windows.
+func overlapsAny(w window, windows []window) bool {
+	for _, d := range windows {
+		if w.from.Before(d.to) && w.to.After(d.from) {
+			return true
+		}
+	}
+	return false
 }

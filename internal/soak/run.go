@@ -64,6 +64,10 @@ type runner struct {
 	cosmosHits atomic.Int64 // Cosmos item requests the fault proxy failed
 	gate       sync.RWMutex // clients hold it for reading while they act; Lock pauses them all
 
+	// refreshRound is raised when an Entra fault starts: every client that holds a refresh
+	// token then rotates it once, so the fault meets refreshes whatever the clients' timing.
+	refreshRound atomic.Int64
+
 	mu      sync.Mutex
 	down    []window   // spans in which the handler was down
 	marks   []phaseRun // when each phase ran

@@ -314,6 +314,13 @@ func (s *Store) UpdateFamilyPayload(_ context.Context, id, handleHash, clientID,
 	})
 }
 
+func (s *Store) ReleaseRotation(_ context.Context, id, handleHash, clientID string) error {
+	var r familyRec
+	return update(s, bucketFamilies, id, &r, func() (bool, error) {
+		return store.ApplyRelease((*store.Family)(&r), handleHash, clientID, s.nowUnix())
+	})
+}
+
 func (s *Store) RevokeFamily(_ context.Context, id string) error {
 	var r familyRec
 	err := update(s, bucketFamilies, id, &r, func() (bool, error) {

@@ -482,6 +482,12 @@ func (s *Store) UpdateFamilyPayload(ctx context.Context, id, handleHash, clientI
 	})
 }
 
+func (s *Store) ReleaseRotation(ctx context.Context, id, handleHash, clientID string) error {
+	return update(ctx, s, ContainerFamilies, id, func(r *familyRec) (bool, error) {
+		return store.ApplyRelease((*store.Family)(r), handleHash, clientID, s.nowUnix())
+	})
+}
+
 func (s *Store) RevokeFamily(ctx context.Context, id string) error {
 	err := update(ctx, s, ContainerFamilies, id, func(r *familyRec) (bool, error) {
 		return store.ApplyRevocation((*store.Family)(r), s.nowUnix()), nil

@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -56,6 +57,8 @@ func Run(t *testing.T, open Factory) {
 	t.Run("ExactlyOnceCodes", func(t *testing.T) { testExactlyOnceCodes(t, open) })
 	t.Run("ExactlyOnceTransactions", func(t *testing.T) { testExactlyOnceTransactions(t, open) })
 	t.Run("ExactlyOnceRotation", func(t *testing.T) { testExactlyOnceRotation(t, open) })
+	t.Run("Release", func(t *testing.T) { testRelease(t, open) })
+	t.Run("ConcurrentRelease", func(t *testing.T) { testConcurrentRelease(t, open) })
 }
 
 func ctx(t *testing.T) context.Context { return t.Context() }
@@ -380,5 +383,142 @@ func testExactlyOnceRotation(t *testing.T, open Factory) {
 	checkOnce(t, "RotateFamily", wins, errs, store.ErrReuse, store.ErrRevoked)
 	if got, err := st.GetFamily(ctx(t), f.ID); err != nil || !got.Revoked {
 		t.Fatalf("family after concurrent reuse: revoked=%v err=%v", got != nil && got.Revoked, err)
+	}
+}
+
+// pendingFamily creates a family and rotates its first handle without completing the
+// rotation, as the gateway does before redeeming the upstream refresh token.
+func pendingFamily(t *testing.T, st store.Store, now time.Time) (h0, h1 string, f *store.Family) {
+	t.Helper()
+	h0, f = newFamily(now)
+	if err := st.CreateFamily(ctx(t), f); err != nil {
+		t.Fatal(err)
+	}
+	h1, _, err := rotate(st, f, h0, "client-1", "", now)
+	if err != nil {
+		t.Fatalf("RotateFamily: %v", err)
+	}
+	return h0, h1, f
+}
+
+func release(st store.Store, f *store.Family, h, client string) error {
+	return st.ReleaseRotation(context.Background(), f.ID, store.HashSecret(h), client)
+}
+
+// testRelease: a rotation not yet completed can be undone by its own client, once in effect
+// however often it is asked; the released handle is void, the one it spent works again and
+// rotates normally; a completed rotation is never undone, so reuse detection is as strong as
+// without release.
+func testRelease(t *testing.T, open Factory) {
+	clock := NewClock()
+	st := open(t, clock.Now)
+	h0, h1, f := pendingFamily(t, st, clock.Now())
+
+	mustErr(t, "release by another client", release(st, f, h1, "client-2"), store.ErrMismatch)
+	mustErr(t, "release of the spent handle", release(st, f, h0, "client-1"), store.ErrNotFound)
+	mustErr(t, "release of a handle never issued", release(st, f, "never-issued", "client-1"), store.ErrNotFound)
+	mustErr(t, "release in an unknown family", st.ReleaseRotation(ctx(t), "no-such-family", store.HashSecret(h1), "client-1"), store.ErrNotFound)
+	for i := range 2 { // a retried release changes nothing more
+		if err := release(st, f, h1, "client-1"); err != nil {
+			t.Fatalf("ReleaseRotation #%d: %v", i+1, err)
+		}
+	}
+	got, err := st.GetFamily(ctx(t), f.ID)
+	if err != nil || got.Revoked || got.CurrentHash != store.HashSecret(h0) || len(got.SpentHashes) != 0 || got.Generation != 0 || got.PendingHash != "" {
+		t.Fatalf("after release: err %v, revoked %v, h0 current %v, spent %d, generation %d", err, got.Revoked, got.CurrentHash == store.HashSecret(h0), len(got.SpentHashes), got.Generation)
+	}
+	// The released handle is void: not current, not spent (the client never had it).
+	_, _, err = rotate(st, f, h1, "client-1", "", clock.Now())
+	mustErr(t, "rotate the released handle", err, store.ErrNotFound)
+	mustErr(t, "update with the released handle", st.UpdateFamilyPayload(ctx(t), f.ID, store.HashSecret(h1), "client-1", "x"), store.ErrNotFound)
+	// The handle it spent works again, once, and its rotation completes normally.
+	h2, _, err := rotate(st, f, h0, "client-1", "", clock.Now())
+	if err != nil {
+		t.Fatalf("rotate after release: %v", err)
+	}
+	if err := st.UpdateFamilyPayload(ctx(t), f.ID, store.HashSecret(h2), "client-1", "entra-refresh-v2"); err != nil {
+		t.Fatalf("UpdateFamilyPayload: %v", err)
+	}
+	mustErr(t, "release of a completed rotation", release(st, f, h2, "client-1"), store.ErrCompleted)
+	mustErr(t, "release of a handle released before the rotation completed", release(st, f, h1, "client-1"), store.ErrNotFound)
+	// Reuse detection is untouched: the handle spent by the completed rotation revokes the family.
+	_, _, err = rotate(st, f, h0, "client-1", "", clock.Now())
+	mustErr(t, "reuse after a completed rotation", err, store.ErrReuse)
+	mustErr(t, "release in a revoked family", release(st, f, h2, "client-1"), store.ErrRevoked)
+
+	// A rotation that carried its payload is complete at once.
+	hA, fA := newFamily(clock.Now())
+	if err := st.CreateFamily(ctx(t), fA); err != nil {
+		t.Fatal(err)
+	}
+	hA1, _, err := rotate(st, fA, hA, "client-1", "entra-refresh-v2", clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustErr(t, "release of a rotation with payload", release(st, fA, hA1, "client-1"), store.ErrCompleted)
+
+	// A replay of the spent handle while the rotation is pending is reuse, as ever: the family
+	// is revoked and release cannot bring it back.
+	hB0, hB1, fB := pendingFamily(t, st, clock.Now())
+	_, _, err = rotate(st, fB, hB0, "client-1", "", clock.Now())
+	mustErr(t, "replay while the rotation is pending", err, store.ErrReuse)
+	mustErr(t, "release after the replay", release(st, fB, hB1, "client-1"), store.ErrRevoked)
+}
+
+// testConcurrentRelease: concurrent releases of one rotation all succeed and undo it once;
+// a release racing the update that completes the rotation, or a replay of the handle it
+// spent (a stolen copy), ends in exactly one of the two consistent outcomes.
+func testConcurrentRelease(t *testing.T, open Factory) {
+	clock := NewClock()
+	st := open(t, clock.Now)
+	h0, h1, f := pendingFamily(t, st, clock.Now())
+	if wins, errs := race(func() error { return release(st, f, h1, "client-1") }); wins != Concurrency {
+		t.Fatalf("concurrent releases: %d succeeded, errors %v", wins, errs)
+	}
+	if g, err := st.GetFamily(ctx(t), f.ID); err != nil || g.CurrentHash != store.HashSecret(h0) || len(g.SpentHashes) != 0 || g.Generation != 0 {
+		t.Fatalf("after concurrent releases: %v", err)
+	}
+
+	both := func(a, b func() error) (errA, errB error) {
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		wg.Go(func() { <-start; errA = a() })
+		wg.Go(func() { <-start; errB = b() })
+		close(start)
+		wg.Wait()
+		return errA, errB
+	}
+	for range 10 {
+		// release vs the update that completes the rotation: exactly one wins.
+		_, h1, f := pendingFamily(t, st, clock.Now())
+		relErr, updErr := both(func() error { return release(st, f, h1, "client-1") },
+			func() error {
+				return st.UpdateFamilyPayload(context.Background(), f.ID, store.HashSecret(h1), "client-1", "v2")
+			})
+		if !(relErr == nil && errors.Is(updErr, store.ErrNotFound) || errors.Is(relErr, store.ErrCompleted) && updErr == nil) {
+			t.Fatalf("release vs update: release %v, update %v; want exactly one to win", relErr, updErr)
+		}
+
+		// release vs a replay of the spent handle: either the release came first and the
+		// replay is an ordinary use of the current handle, or the replay is reuse, the family
+		// is revoked and the release refused. Never both, never a live family with h0 spent twice.
+		h0, h1, f = pendingFamily(t, st, clock.Now())
+		relErr, rotErr := both(func() error { return release(st, f, h1, "client-1") },
+			func() error { _, _, err := rotate(st, f, h0, "client-1", "", clock.Now()); return err })
+		g, err := st.GetFamily(ctx(t), f.ID)
+		switch {
+		case err != nil:
+			t.Fatal(err)
+		case relErr == nil && rotErr == nil:
+			if g.Revoked || g.Generation != 1 || !slices.Contains(g.SpentHashes, store.HashSecret(h0)) {
+				t.Fatalf("release then replay: revoked %v generation %d", g.Revoked, g.Generation)
+			}
+		case errors.Is(relErr, store.ErrRevoked) && errors.Is(rotErr, store.ErrReuse):
+			if !g.Revoked {
+				t.Fatal("replay during a pending rotation did not revoke the family")
+			}
+		default:
+			t.Fatalf("release vs replay: release %v, replay %v", relErr, rotErr)
+		}
 	}
 }
