@@ -19,7 +19,7 @@ import (
 
 // The fast path serves the hot request — one JSON-RPC tools/call POSTed on its own — through
 // go-sdk's public API without its Streamable HTTP transport. That transport decodes such a
-// request six times with go-sdk's JSON decoder (32 KiB of garbage each, docs/performance.md)
+// request seven times with go-sdk's JSON decoder (32 KiB of garbage each, docs/performance.md)
 // before the server sees it; the gate has already read the envelope with encoding/json, so the
 // fast path builds the *jsonrpc.Request itself and hands it to the same *mcp.Server through
 // [mcp.Server.Connect] on a one-message in-memory connection, with the session state go-sdk's

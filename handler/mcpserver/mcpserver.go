@@ -13,6 +13,9 @@
 //     the tools its roles allow, because the SDK gets a server holding just those tools (one
 //     server per distinct tool set, built once); and each tool re-checks the role itself.
 //
+// A single tools/call with plain headers then takes a fast path (fastpath.go) that skips go-sdk's
+// transport, not its server; everything else goes to go-sdk's Streamable HTTP handler.
+//
 // [NewMux] adds the readiness ping (GET / → 200 "ok") that the Functions host polls at start.
 //
 //	h, _ := mcpserver.New(&mcpserver.Options{Tools: graphtools.Tools(), Deps: deps, Verifier: v,
