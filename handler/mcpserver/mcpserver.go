@@ -13,6 +13,9 @@
 //     the tools its roles allow, because the SDK gets a server holding just those tools (one
 //     server per distinct tool set, built once); and each tool re-checks the role itself.
 //
+// A single tools/call with plain headers then takes a fast path (fastpath.go) that skips go-sdk's
+// transport, not its server; everything else goes to go-sdk's Streamable HTTP handler.
+//
 // [NewMux] adds the readiness ping (GET / → 200 "ok") that the Functions host polls at start.
 //
 //	h, _ := mcpserver.New(&mcpserver.Options{Tools: graphtools.Tools(), Deps: deps, Verifier: v,
@@ -30,11 +33,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -63,7 +68,8 @@ type Options struct {
 	Version string
 	Logger  *slog.Logger
 
-	sdkLogger *slog.Logger
+	sdkLogger  *slog.Logger
+	noFastPath bool // tests: send everything through go-sdk's handler
 }
 
 // Handler is the /mcp endpoint.
@@ -74,6 +80,7 @@ type Handler struct {
 	mu       sync.Mutex
 	servers  sync.Map // uint64 tool bitmask → *mcp.Server
 	toolByNm map[string]int
+	fast     atomic.Int64 // requests served on the fast path (fastpath.go)
 }
 
 // New returns the /mcp handler.
@@ -94,6 +101,8 @@ func New(opts *Options) (*Handler, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	// MCPGODEBUG changes go-sdk's transport behaviour in ways the fast path does not mirror.
+	o.noFastPath = o.noFastPath || os.Getenv("MCPGODEBUG") != ""
 	o.Deps.Defaults()
 	// go-sdk logs connect/disconnect at INFO for every stateless request; keep its warnings only.
 	o.sdkLogger = logging.AtLeast(o.Logger, slog.LevelWarn)
@@ -127,7 +136,7 @@ func New(opts *Options) (*Handler, error) {
 			Expiration: time.Now().Add(time.Hour),
 			Extra:      map[string]any{bearer.TokenInfoExtraKey: c},
 		}, nil
-	}, nil)(streamable)
+	}, nil)(h.dispatch(streamable))
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -182,7 +191,7 @@ func (h *Handler) checkTools(challenge *bearer.Options, next http.Handler) http.
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		caller := bearer.FromContext(r.Context())
-		methods, tools, err := inspect(body)
+		single, methods, tools, err := inspectBody(body)
 		if err != nil {
 			bearer.WriteError(w, http.StatusBadRequest, "invalid_request", err.Error())
 			return
@@ -212,6 +221,9 @@ func (h *Handler) checkTools(challenge *bearer.Options, next http.Handler) http.
 				return
 			}
 		}
+		if single != nil {
+			r = withParsed(r, single)
+		}
 		next.ServeHTTP(w, r)
 	})
 }
@@ -229,23 +241,34 @@ func (h *Handler) checkTools(challenge *bearer.Options, next http.Handler) http.
 // guessed. It does not call the SDK's decoder: that one allocates 32 KiB per call, and the SDK
 // decodes each request often enough already (docs/performance.md).
 func inspect(body []byte) (methods, tools []string, err error) {
+	_, methods, tools, err = inspectBody(body)
+	return methods, tools, err
+}
+
+// inspectBody is [inspect] that also returns the request when the body is a single request
+// (not a batch), for the fast path (fastpath.go).
+func inspectBody(body []byte) (single *request, methods, tools []string, err error) {
 	if !utf8.Valid(body) {
-		return nil, nil, errors.New("the request body is not valid UTF-8 JSON")
+		return nil, nil, nil, errors.New("the request body is not valid UTF-8 JSON")
 	}
 	if !json.Valid(body) {
-		return nil, nil, errors.New("the request body is not one JSON value (a JSON-RPC message or batch)")
+		return nil, nil, nil, errors.New("the request body is not one JSON value (a JSON-RPC message or batch)")
 	}
 	raws := []json.RawMessage{body}
+	batch := false
 	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
-		raws = nil
+		raws, batch = nil, true
 		if err := json.Unmarshal(trimmed, &raws); err != nil || len(raws) == 0 {
-			return nil, nil, errors.New("the request body is not a JSON-RPC batch")
+			return nil, nil, nil, errors.New("the request body is not a JSON-RPC batch")
 		}
 	}
 	for _, raw := range raws {
 		req, err := envelope(raw)
 		if err != nil {
-			return nil, nil, errors.New("the request body is not a JSON-RPC 2.0 message")
+			return nil, nil, nil, errors.New("the request body is not a JSON-RPC 2.0 message")
+		}
+		if !batch {
+			single = req
 		}
 		if req == nil {
 			continue // a response to a server request; nothing to authorize
@@ -258,12 +281,12 @@ func inspect(body []byte) (methods, tools []string, err error) {
 		if req.method == "tools/call" {
 			name, err := toolName(req.params)
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			tools = append(tools, name)
 		}
 	}
-	return methods, tools, nil
+	return single, methods, tools, nil
 }
 
 // maxDepth is go-sdk's nesting limit (internal/json.defaultMaxDepth): deeper messages are
@@ -274,6 +297,7 @@ const maxDepth = 1000
 type request struct {
 	method string
 	params json.RawMessage
+	id     json.RawMessage // as sent; nil when absent
 }
 
 // envelope reads one JSON-RPC message the way go-sdk's jsonrpc.DecodeMessage does: exact,
@@ -335,7 +359,7 @@ func envelope(raw json.RawMessage) (*request, error) {
 	if err := json.Unmarshal(method, &name); err != nil {
 		return nil, errors.New("method is not a string")
 	}
-	r := &request{params: params}
+	r := &request{params: params, id: id}
 	if name != nil {
 		r.method = *name
 	}

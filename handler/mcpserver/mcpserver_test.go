@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"example.com/graphmcp/handler/graphtools"
+	"example.com/graphmcp/handler/obo"
 	"example.com/graphmcp/handler/tokenverify"
 	"example.com/graphmcp/internal/syncbuf"
 )
@@ -74,8 +75,11 @@ func (v tableVerifier) Verify(_ context.Context, raw string) (*tokenverify.Ident
 
 type countingOBO struct{ n atomic.Int64 }
 
-func (o *countingOBO) Token(context.Context, string, []string) (string, error) {
+func (o *countingOBO) Token(_ context.Context, user string, scopes []string) (string, error) {
 	o.n.Add(1)
+	if user == tokConsent {
+		return "", &obo.ConsentRequiredError{Scopes: scopes, Code: "AADSTS65001"}
+	}
 	return "graph-token", nil
 }
 
@@ -88,6 +92,7 @@ func (g *fakeGraph) Get(_ context.Context, _ string, path string, _ url.Values, 
 
 type edge struct {
 	url   string
+	h     *Handler
 	obo   *countingOBO
 	graph *fakeGraph
 }
@@ -95,24 +100,32 @@ type edge struct {
 const (
 	tokNoRole   = "token-without-role"
 	tokMailRole = "token-with-mail-role"
+	tokConsent  = "token-of-a-user-without-consent"
 )
 
 func newEdge(t *testing.T, hosts []string) *edge {
 	t.Helper()
-	e := &edge{obo: &countingOBO{}, graph: &fakeGraph{}}
+	return newEdgeWith(t, &edge{obo: &countingOBO{}, graph: &fakeGraph{}}, hosts, false)
+}
+
+// newEdgeWith serves e's fakes; noFastPath sends every request through go-sdk's handler.
+func newEdgeWith(t *testing.T, e *edge, hosts []string, noFastPath bool) *edge {
+	t.Helper()
 	v := tableVerifier{
 		tokNoRole:   {ObjectID: "u1", TenantID: "t", Scopes: []string{"access_as_user"}},
 		tokMailRole: {ObjectID: "u2", TenantID: "t", Scopes: []string{"access_as_user"}, Roles: []string{graphtools.MailRole}},
+		tokConsent:  {ObjectID: "u3", TenantID: "t", Scopes: []string{"access_as_user"}},
 	}
-	h, err := New(&Options{Tools: graphtools.Tools(), Deps: &graphtools.Deps{OBO: e.obo, Graph: e.graph, Logger: slog.New(slog.DiscardHandler)},
+	h, err := New(&Options{Tools: graphtools.Tools(), Deps: &graphtools.Deps{OBO: e.obo, Graph: e.graph, Logger: slog.New(slog.DiscardHandler),
+		ConsentURL: func([]string) string { return "https://gw.example/consent" }},
 		Verifier: v, ResourceMetadataURL: "https://gw.example/.well-known/oauth-protected-resource/mcp", Scope: "api://app/access_as_user",
-		AllowedHosts: hosts, MaxRequestBodyBytes: 64 << 10, Logger: slog.New(slog.DiscardHandler)})
+		AllowedHosts: hosts, MaxRequestBodyBytes: 64 << 10, Logger: slog.New(slog.DiscardHandler), noFastPath: noFastPath})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(NewMux(h, nil, slog.New(slog.DiscardHandler)))
 	t.Cleanup(srv.Close)
-	e.url = srv.URL
+	e.url, e.h = srv.URL, h
 	return e
 }
 
