@@ -52,8 +52,8 @@ func run() int {
 	logger := logging.New(os.Stdout, cfg.LogLevel)
 	slog.SetDefault(logger)
 	server.TuneGC()
-	if addr := os.Getenv(diagnostics.EnvAddr); addr != "" {
-		_, stopDiag, err := diagnostics.Start(addr, logger)
+	if cfg.DiagnosticsAddr != "" {
+		_, stopDiag, err := diagnostics.Start(cfg.DiagnosticsAddr, logger)
 		if err != nil {
 			logger.Error("startup failed", logging.Err(err))
 			return 1

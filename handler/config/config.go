@@ -73,6 +73,8 @@ type Config struct {
 	Store StoreConfig
 	// RuntimeStatsInterval is how often runtime figures are logged; 0 = never (diagnostics.go).
 	RuntimeStatsInterval time.Duration
+	// DiagnosticsAddr is where package diagnostics listens; "" = off (diagnostics.go).
+	DiagnosticsAddr string
 }
 
 // Authority is the Entra authority URL for the tenant, e.g. https://login.microsoftonline.com/<tid>.
@@ -174,6 +176,7 @@ func Load(get func(string) string) (Config, error) {
 
 	c.Store = loadStore(get, &errs)
 	c.RuntimeStatsInterval = loadRuntimeStats(get, &errs)
+	c.DiagnosticsAddr = strings.TrimSpace(get("HANDLER_DIAGNOSTICS_ADDR"))
 
 	if len(errs) > 0 {
 		return c, fmt.Errorf("invalid configuration (%d problem(s); see README \"Configuration\"):\n  %w", len(errs), joinLines(errs))

@@ -12,6 +12,7 @@ const MinRuntimeStatsInterval = 100 * time.Millisecond
 
 var diagnosticsVariables = []Variable{
 	{Name: "RUNTIME_STATS_INTERVAL", Description: "When set (a Go duration such as 30s, at least 100ms), log the goroutine count and heap size at that interval (message `runtime stats`), to watch for leaks under load; empty: off."},
+	{Name: "HANDLER_DIAGNOSTICS_ADDR", Description: "For benchmarks and profiling only (`make bench`, docs/performance.md): a loopback `host:port` on which the handler serves its runtime figures and pprof profiles (package `diagnostics`); any other address is refused at start. Never set in Azure; empty: off."},
 }
 
 func init() { Variables = append(Variables, diagnosticsVariables...) }
