@@ -194,12 +194,12 @@ func (doc *document) serve(w http.ResponseWriter, r *http.Request) {
 
 const cimdRedirect = "https://cimd-app.example/oauth/callback"
 
-// documentClient publishes a switchable document (max-age 600 s) naming a client at path,
-// returning its client_id and the document.
-func documentClient(c *cimdGateway, path, name, etag string) (string, *document) {
+// documentClient publishes a switchable document (max-age 600 s) naming a client at path with
+// one redirect URI, returning its client_id and the document.
+func documentClient(c *cimdGateway, path, name, etag, redirect string) (string, *document) {
 	doc := &document{maxAge: "600"}
 	clientID := c.docs.handle(path, doc.serve)
-	doc.set(metadataDoc(clientID, name, cimdRedirect), etag)
+	doc.set(metadataDoc(clientID, name, redirect), etag)
 	return clientID, doc
 }
 
@@ -241,7 +241,7 @@ func wantAuthorizePage(t *testing.T, f flow, code, detail string) {
 func TestGatewayCIMDSignIn(t *testing.T) {
 	g := getGatewayStack(t)
 	c := getCIMDGateway(t, g)
-	clientID, _ := documentClient(c, "/signin/client.json", "CIMD Test App", `"signin-1"`)
+	clientID, _ := documentClient(c, "/signin/client.json", "CIMD Test App", `"signin-1"`, cimdRedirect)
 
 	page := cimdAuthorize(t, g, c, clientID, cimdRedirect, "", newPKCE())
 	if page.Status != http.StatusOK || !strings.Contains(page.Body, `<span id="client-name">CIMD Test App</span>`) ||
@@ -279,7 +279,7 @@ func TestGatewayCIMDSignIn(t *testing.T) {
 func TestGatewayCIMDDocumentChanges(t *testing.T) {
 	g := getGatewayStack(t)
 	c := getCIMDGateway(t, g)
-	clientID, doc := documentClient(c, "/changing/client.json", "Before", `"v1"`)
+	clientID, doc := documentClient(c, "/changing/client.json", "Before", `"v1"`, cimdRedirect)
 
 	p := newPKCE()
 	f := cimdAuthorize(t, g, c, clientID, cimdRedirect, "approve", p)
@@ -308,7 +308,7 @@ func TestGatewayCIMDDocumentChanges(t *testing.T) {
 func TestGatewayCIMDCaching(t *testing.T) {
 	g := getGatewayStack(t)
 	c := getCIMDGateway(t, g)
-	clientID, _ := documentClient(c, "/cached/client.json", "Cached", `"c1"`)
+	clientID, _ := documentClient(c, "/cached/client.json", "Cached", `"c1"`, cimdRedirect)
 	consent := func() {
 		t.Helper()
 		if page := cimdAuthorize(t, g, c, clientID, cimdRedirect, "", newPKCE()); page.Status != http.StatusOK || !strings.Contains(page.Body, "Cached") {
@@ -328,7 +328,7 @@ func TestGatewayCIMDCaching(t *testing.T) {
 		t.Fatalf("after max-age: %d requests, want one revalidation with If-None-Match", len(asked))
 	}
 
-	longID, long := documentClient(c, "/cached/long.json", "Long", `"l1"`)
+	longID, long := documentClient(c, "/cached/long.json", "Long", `"l1"`, cimdRedirect)
 	long.mu.Lock()
 	long.maxAge = "31536000" // a year: cut to 24 h
 	long.mu.Unlock()
@@ -352,7 +352,7 @@ func TestGatewayCIMDRefusals(t *testing.T) {
 	g := getGatewayStack(t)
 	c := getCIMDGateway(t, g)
 
-	clientID, _ := documentClient(c, "/refusals/client.json", "Refusals", `"r1"`)
+	clientID, _ := documentClient(c, "/refusals/client.json", "Refusals", `"r1"`, cimdRedirect)
 	wantAuthorizePage(t, cimdAuthorize(t, g, c, clientID, "https://cimd-app.example/other", "", newPKCE()), "invalid_redirect_uri", "")
 
 	bigID := c.docs.url + "/refusals/big.json"

@@ -70,14 +70,8 @@ func TestGatewayPagesDesign(t *testing.T) {
 	// page names the document's host; a document that only lists loopback redirect URIs gets
 	// the loopback-only caution; a hostile name and a hostile document URL stay text.
 	c := getCIMDGateway(t, g)
-	cimdClient := func(path, name, redirect string) string {
-		doc := &document{maxAge: "600"}
-		id := c.docs.handle(path, doc.serve)
-		doc.set(metadataDoc(id, name, redirect), `"pages"`)
-		return id
-	}
-	cimdID := cimdClient("/pages/client.json", "Example MCP Client", "http://127.0.0.1:6274/oauth/callback")
-	cimdHostileID := cimdClient(pagesHostilePath, pagesHostileName, hostileRedirect)
+	cimdID, _ := documentClient(c, "/pages/client.json", "Example MCP Client", `"pages"`, "http://127.0.0.1:6274/oauth/callback")
+	cimdHostileID, _ := documentClient(c, pagesHostilePath, pagesHostileName, `"pages"`, hostileRedirect)
 	scs = append(scs,
 		scenario{Name: "consent-cimd", URL: authorizeURL(c.URL(), cimdID, "http://127.0.0.1:6274/oauth/callback", randomString(12), newPKCE(), nil)},
 		scenario{Name: "consent-cimd-hostile", URL: authorizeURL(c.URL(), cimdHostileID, hostileRedirect, randomString(12), newPKCE(), nil)},
