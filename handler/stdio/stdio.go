@@ -159,12 +159,7 @@ Configuration comes from the environment (README "Local (stdio) mode").
 // without an app role, plus those named in allow ("all": every tool). The identity holds the
 // roles of the enabled tools, so each tool's own role check passes for exactly these.
 func enabledTools(all []graphtools.Tool, allow string) ([]graphtools.Tool, *tokenverify.Identity, error) {
-	var names []string
-	for _, n := range strings.Split(allow, ",") {
-		if n = strings.TrimSpace(n); n != "" {
-			names = append(names, n)
-		}
-	}
+	names := commaList(allow)
 	id := &tokenverify.Identity{}
 	var out []graphtools.Tool
 	known := map[string]bool{}
@@ -187,12 +182,7 @@ func enabledTools(all []graphtools.Tool, allow string) ([]graphtools.Tool, *toke
 
 // login signs in now, for the given scopes or those of the enabled tools.
 func login(ctx context.Context, auth *localauth.Client, cfg config.LocalConfig, tools []graphtools.Tool, scopes string, stderr io.Writer) int {
-	var names []string
-	for _, s := range strings.Split(scopes, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			names = append(names, s)
-		}
-	}
+	names := commaList(scopes)
 	if len(names) == 0 {
 		for _, t := range tools {
 			for _, s := range t.Scopes {
@@ -228,6 +218,17 @@ func logout(ctx context.Context, auth *localauth.Client, all bool, stderr io.Wri
 	}
 	fmt.Fprintf(stderr, "Signed out %s: removed from the token cache.\n", strings.Join(removed, ", "))
 	return 0
+}
+
+// commaList splits a comma-separated flag value into its non-empty, trimmed items.
+func commaList(v string) []string {
+	var items []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			items = append(items, s)
+		}
+	}
+	return items
 }
 
 // opener returns how the sign-in URL is opened: the GRAPHMCP_BROWSER program, called with the

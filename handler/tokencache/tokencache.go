@@ -101,9 +101,6 @@ func Open(path string) (*File, error) {
 	return f, nil
 }
 
-// Path is the absolute path of the file.
-func (f *File) Path() string { return f.path }
-
 // Replace loads the file into MSAL's in-memory cache; a missing file is an empty cache.
 func (f *File) Replace(ctx context.Context, c cache.Unmarshaler, _ cache.ReplaceHints) error {
 	if err := ctx.Err(); err != nil {
