@@ -102,10 +102,22 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 // credentials checks the sign-in form's user name and password; on a mismatch it shows the
 // sign-in page again with Entra's message and reports false.
 func (s *Server) credentials(w http.ResponseWriter, p url.Values) (User, bool) {
+	u, ok := s.checkPassword(p)
+	if !ok {
+		s.signInPage(w, p, badPassword)
+	}
+	return u, ok
+}
+
+// badPassword is the sign-in pages' message for a wrong user name or password.
+const badPassword = "Your account or password is incorrect. (AADSTS50126)"
+
+// checkPassword reports whether the form's user name and password match a user (counting
+// AADSTS50126 when they do not).
+func (s *Server) checkPassword(p url.Values) (User, bool) {
 	u, ok := s.User(p.Get("username"))
 	if !ok || u.Password == "" || u.Password != p.Get("password") {
 		s.counts.addError("AADSTS50126")
-		s.signInPage(w, p, "Your account or password is incorrect. (AADSTS50126)")
 		return User{}, false
 	}
 	return u, true

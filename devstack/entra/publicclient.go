@@ -482,17 +482,16 @@ func (s *Server) handleDeviceLogin(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, http.StatusBadRequest, 70019, "The code you entered is not valid or has expired. Request a new code from the application.")
 		return
 	}
+	signIn := pageData{Title: "Sign in", Action: s.DeviceLoginURL(), Tenant: s.opts.TenantID, Users: s.Users(),
+		Scopes: s.describeScopes(scope), Hidden: []kv{{"user_code", code}}}
 	if r.Method != http.MethodPost {
-		d := pageData{Title: "Sign in", Action: s.DeviceLoginURL(), Tenant: s.opts.TenantID, Users: s.Users(),
-			Scopes: s.describeScopes(scope), Hidden: []kv{{"user_code", code}}}
-		s.renderPage(w, http.StatusOK, d)
+		s.renderPage(w, http.StatusOK, signIn)
 		return
 	}
-	u, ok := s.User(r.PostForm.Get("username"))
-	if !ok || u.Password == "" || u.Password != r.PostForm.Get("password") {
-		s.counts.addError("AADSTS50126")
-		s.renderPage(w, http.StatusOK, pageData{Title: "Sign in", Action: s.DeviceLoginURL(), Tenant: s.opts.TenantID, Users: s.Users(),
-			Scopes: s.describeScopes(scope), Hidden: []kv{{"user_code", code}}, Error: "Your account or password is incorrect. (AADSTS50126)"})
+	u, ok := s.checkPassword(r.PostForm)
+	if !ok {
+		signIn.Error = badPassword
+		s.renderPage(w, http.StatusOK, signIn)
 		return
 	}
 	deny := r.PostForm.Get("decision") == "deny"
