@@ -81,6 +81,7 @@ type proc struct {
 	url     string
 	diag    string // diagnostics base URL
 	started time.Time
+	exited  chan struct{} // closed once the process has exited (cmd.Wait returned)
 }
 
 // start execs the handler with a fresh state file and returns at once; see waitReady.
@@ -112,24 +113,23 @@ func (b *bench) start() (*proc, error) {
 	cmd := exec.Command(name, args...)
 	cmd.Env = env
 	cmd.Stderr = os.Stderr // configuration errors; the JSON log on stdout is discarded
-	p := &proc{cmd: cmd, url: "http://127.0.0.1:" + strconv.Itoa(port), diag: "http://127.0.0.1:" + strconv.Itoa(diagPort)}
+	p := &proc{cmd: cmd, url: "http://127.0.0.1:" + strconv.Itoa(port), diag: "http://127.0.0.1:" + strconv.Itoa(diagPort), exited: make(chan struct{})}
 	p.started = time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", b.o.handler, err)
 	}
+	go func() { _ = cmd.Wait(); close(p.exited) }()
 	return p, nil
 }
 
 // stop ends the process (SIGTERM, then kill after 5 s).
 func (p *proc) stop() {
 	_ = p.cmd.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { _ = p.cmd.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-p.exited:
 	case <-time.After(5 * time.Second):
 		_ = p.cmd.Process.Kill()
-		<-done
+		<-p.exited
 	}
 }
 
@@ -160,8 +160,10 @@ func (b *bench) waitReadyParts(p *proc, jwks0 int64) (ready, pingAt, jwksAt time
 		if ping && jwks {
 			return time.Since(p.started), pingAt, jwksAt, nil
 		}
-		if p.cmd.ProcessState != nil {
+		select {
+		case <-p.exited:
 			return 0, 0, 0, fmt.Errorf("the handler exited during start")
+		default:
 		}
 		time.Sleep(250 * time.Microsecond)
 	}

@@ -475,7 +475,6 @@ func CheckFunctionKeySent(policies map[string]string) []string {
 }
 
 var (
-	moduleRE     = regexp.MustCompile(`(?m)^module\s+([A-Za-z_][A-Za-z0-9_]*)\s+'([^']+)'\s*=\s*(?:if\s*\([^)]*\)\s*)?\{`)
 	outputRefRE  = regexp.MustCompile(`\b([A-Za-z_][A-Za-z0-9_]*)\.outputs\.([A-Za-z_][A-Za-z0-9_]*)`)
 	paramsOpenRE = regexp.MustCompile(`(?m)^\s*params:\s*\{`)
 )
@@ -489,7 +488,7 @@ func CheckModuleWiring(files map[string]string) []string {
 	for _, file := range sortedMapKeys(files) {
 		src := files[file]
 		modules := map[string]string{} // symbol → module file
-		for _, m := range moduleRE.FindAllStringSubmatchIndex(src, -1) {
+		for _, m := range moduleDeclRE.FindAllStringSubmatchIndex(src, -1) {
 			symbol, rel := src[m[2]:m[3]], src[m[4]:m[5]]
 			line := lineAt(src, m[0])
 			target := pathJoin(file, rel)

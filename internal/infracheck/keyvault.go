@@ -62,8 +62,9 @@ func CheckKeyVaultReader(gatewayBicep, serviceBicep, mainBicep string) []string 
 		problems = append(problems, mainFile+": the apimGateway module must pass keyVaultIdentityClientId: enableVnet ? '' : identities.outputs.apimIdentityClientId (behind the vault firewall only the system-assigned identity may read)")
 	}
 
+	modules := Modules(mainBicep)
 	readers := map[string]ModuleDecl{}
-	for _, m := range Modules(mainBicep) {
+	for _, m := range modules {
 		if m.Path == "modules/keyvault-readers.bicep" {
 			readers[m.Condition] = m
 		}
@@ -87,7 +88,7 @@ func CheckKeyVaultReader(gatewayBicep, serviceBicep, mainBicep string) []string 
 		problems = append(problems, fmt.Sprintf("%s:%d: %s must not depend on apimService: the grant has to start at the beginning of the deployment so that it has propagated when the named values are created", mainFile, early.Line, early.Symbol))
 	}
 	late, _ := reader("enableVnet", "API Management's system-assigned identity", "apimService.outputs.systemPrincipalId")
-	for _, m := range Modules(mainBicep) {
+	for _, m := range modules {
 		if m.Path != "modules/apim-gateway.bicep" {
 			continue
 		}
