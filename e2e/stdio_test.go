@@ -209,7 +209,7 @@ func (l *localEnv) startIO(t *testing.T, deny bool, args ...string) *run {
 	r.cs, err = client.Connect(ctx, &mcp.IOTransport{Reader: io.NopCloser(io.TeeReader(stdout, r.stdout)), Writer: stdin}, nil)
 	if err != nil {
 		cmd.Process.Kill()
-		t.Fatalf("connect over stdio: %v\nstderr: %s", err, r.stderr.text())
+		t.Fatalf("connect over stdio: %v\nstderr: %s", err, shown(r.stderr.text()))
 	}
 	return r
 }
@@ -227,9 +227,19 @@ func (l *localEnv) startCommand(t *testing.T, args ...string) *run {
 	var err error
 	r.cs, err = client.Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
 	if err != nil {
-		t.Fatalf("connect over stdio: %v\nstderr: %s", err, r.stderr.text())
+		t.Fatalf("connect over stdio: %v\nstderr: %s", err, shown(r.stderr.text()))
 	}
 	return r
+}
+
+// signInQueryRE finds the query of a sign-in URL (state, PKCE challenge) anywhere in a line.
+var signInQueryRE = regexp.MustCompile(`(https?://[^\s?]+)\?\S+`)
+
+// shown is stderr as a failure message may print it: redact's rules, plus the sign-in URL's query
+// and the device code (deviceCodeRE) replaced.
+func shown(stderr string) string {
+	s := signInQueryRE.ReplaceAllString(redact(stderr), "$1?[query redacted]")
+	return deviceCodeRE.ReplaceAllString(s, "enter the code [redacted]")
 }
 
 // stop closes the session (stdin), waits for the process and returns its stderr.
@@ -332,7 +342,7 @@ func TestStdioGoSDKSignInSilentRefreshLogout(t *testing.T) {
 	r.callAll(t, tools)
 	stderr := r.stop(t)
 	if n := idp.PublicCounts().SignIns; n != 4 {
-		t.Fatalf("first run: %d sign-ins, want 4 (one per new Graph permission); stderr:\n%s", n, stderr)
+		t.Fatalf("first run: %d sign-ins, want 4 (one per new Graph permission); stderr:\n%s", n, shown(stderr))
 	}
 	if consent := idp.PublicConsent(adele); len(consent) != 4 {
 		t.Fatalf("consent after the first run: %v", consent)
@@ -347,7 +357,7 @@ func TestStdioGoSDKSignInSilentRefreshLogout(t *testing.T) {
 	stderr = r.stop(t)
 	n, pc := idp.Counts(), idp.PublicCounts()
 	if n.TokenRequests != 0 || n.Authorize != 0 || pc.DeviceCodes != 0 || strings.Contains(stderr, "sign in to Microsoft Entra") {
-		t.Fatalf("second run: %d token requests, %d authorize, %d device codes; want 0 (silent). stderr:\n%s", n.TokenRequests, n.Authorize, pc.DeviceCodes, stderr)
+		t.Fatalf("second run: %d token requests, %d authorize, %d device codes; want 0 (silent). stderr:\n%s", n.TokenRequests, n.Authorize, pc.DeviceCodes, shown(stderr))
 	}
 
 	if l.expireAccessTokens(t) == 0 {
@@ -403,14 +413,14 @@ func TestStdioDeviceCode(t *testing.T) {
 	text, isErr := r.call(t, "get_graph_user_details")
 	stderr := r.stop(t)
 	if isErr || !strings.Contains(text, "Adele Vance") {
-		t.Fatalf("get_graph_user_details: %q; stderr:\n%s", text, stderr)
+		t.Fatalf("get_graph_user_details: %q; stderr:\n%s", text, shown(stderr))
 	}
 	pc := l.ds.Entra.PublicCounts()
 	if pc.DeviceCodes != 1 || pc.Pending+pc.SlowDown == 0 || l.ds.Entra.Counts().Authorize != 0 {
 		t.Fatalf("public counts %+v, authorize %d; want one device code polled until approved, no browser", pc, l.ds.Entra.Counts().Authorize)
 	}
 	if !strings.Contains(stderr, l.ds.Entra.DeviceLoginURL()) {
-		t.Fatalf("stderr does not show the verification URL:\n%s", stderr)
+		t.Fatalf("stderr does not show the verification URL:\n%s", shown(stderr))
 	}
 	// No browser program and no display: login falls back to the device code by itself.
 	delete(l.env, "GRAPHMCP_BROWSER")
@@ -472,7 +482,7 @@ func TestStdioNegativeCatalogue(t *testing.T) {
 				t.Fatalf("tool result %q; want a refusal naming %s and %q", text, l.cache, tc.want)
 			}
 			if !strings.Contains(stderr, tc.want) {
-				t.Fatalf("stderr does not explain the refusal:\n%s", stderr)
+				t.Fatalf("stderr does not explain the refusal:\n%s", shown(stderr))
 			}
 			after, _ := os.ReadFile(l.cache)
 			if !bytes.Equal(before, after) || l.ds.Entra.Counts().Authorize != 0 {
@@ -491,7 +501,7 @@ func TestStdioNegativeCatalogue(t *testing.T) {
 		lines := strings.Split(strings.TrimSpace(out), "\n")
 		if err == nil || len(lines) != 3 || !strings.Contains(lines[1], "ENTRA_LOCAL_CLIENT_ID is required") ||
 			!strings.Contains(lines[2], "ENTRA_AUTHORITY_HOST must use https") {
-			t.Fatalf("exit %v, stderr:\n%s\nwant one line per problem", err, out)
+			t.Fatalf("exit %v, stderr:\n%s\nwant one line per problem", err, shown(out))
 		}
 	})
 }
