@@ -151,10 +151,13 @@ button:focus-visible{outline:3px solid var(--text);outline-offset:2px}
 `
 
 // pageStyleSrc is the CSP source that allows exactly pageStyle.
-var pageStyleSrc = func() string {
-	sum := sha256.Sum256([]byte(pageStyle))
+var pageStyleSrc = cspHash(pageStyle)
+
+// cspHash is the CSP source ('sha256-…') that allows exactly the inline text s.
+func cspHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
 	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
-}()
+}
 
 // pageTmpl is html/template, so every value (UPNs, scopes, state, the error
 // text that may echo request input) is escaped. The stylesheet is template text, copied as is.

@@ -19,8 +19,6 @@ package entra
 // answer MSAL turns into "sign in interactively".
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
 	"html/template"
 	"net"
 	"net/http"
@@ -255,10 +253,7 @@ func (s *Server) answer(w http.ResponseWriter, redirect string, formPost bool, p
 
 const formPostScript = `document.forms[0].submit()`
 
-var formPostScriptSrc = func() string {
-	sum := sha256.Sum256([]byte(formPostScript))
-	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
-}()
+var formPostScriptSrc = cspHash(formPostScript)
 
 var formPostTmpl = template.Must(template.New("formpost").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Working...</title></head>
