@@ -47,3 +47,16 @@ func TestShortRunPrintsTheTable(t *testing.T) {
 		t.Errorf("the built handler has a diagnostics listener, yet a figure is n/a:\n%s", out.String())
 	}
 }
+
+// TestCPUList: -cpus takes taskset's list format, and anything else is refused with the format.
+func TestCPUList(t *testing.T) {
+	got, err := cpuList("0, 2-3")
+	if err != nil || len(got) != 3 || !got[0] || !got[2] || !got[3] {
+		t.Fatalf("cpuList = %v, %v", got, err)
+	}
+	for _, bad := range []string{"", "a", "3-1", "-1", "0,,1"} {
+		if _, err := cpuList(bad); err == nil {
+			t.Errorf("cpuList(%q) accepted", bad)
+		}
+	}
+}

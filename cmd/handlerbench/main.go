@@ -45,6 +45,13 @@ func main() {
 	flag.StringVar(&o.profileDir, "profile", "", "write the handler's CPU profile (throughput run) and allocation profile to this directory (needs the diagnostics listener)")
 	flag.StringVar(&o.phases, "phases", "cold,first,throughput,open,soak", "phases to run, comma-separated (open needs throughput)")
 	flag.Parse()
+	if ran, err := pinSelfAway(o.cpus); ran || err != nil {
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "handlerbench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "handlerbench:", err)
 		os.Exit(1)

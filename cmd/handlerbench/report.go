@@ -32,9 +32,13 @@ func (r *results) print(w io.Writer) {
 	if o.cpus != "" {
 		pin = "pinned to CPU " + o.cpus
 	}
+	self := "on loopback"
+	if cpus := os.Getenv(selfCPUsEnv); cpus != "" {
+		self = "on loopback, pinned to CPU " + cpus
+	}
 	load, _ := os.ReadFile("/proc/loadavg")
-	fmt.Fprintf(w, "\nhandler: %s\nconditions: %d CPUs, handler GOMAXPROCS = its CPU count (%s), GOGC=%s; stand-ins (HTTPS) and load generator in one process on loopback; load average at end: %s\n\n",
-		o.handler, runtime.NumCPU(), pin, gogc, strings.TrimSpace(string(load)))
+	fmt.Fprintf(w, "\nhandler: %s\nconditions: %d CPUs, handler GOMAXPROCS = its CPU count (%s), GOGC=%s; stand-ins (HTTPS) and load generator in one process %s; load average at end: %s\n\n",
+		o.handler, machineCPUs(), pin, gogc, self, strings.TrimSpace(string(load)))
 
 	ran := func(phase string) bool { return slices.Contains(r.ran, phase) }
 	var rows [][4]string
@@ -59,7 +63,8 @@ func (r *results) print(w io.Writer) {
 	}
 	if ran("open") && len(r.openLat) > 0 {
 		rows = append(rows, [4]string{"open loop p50 / p99 / p99.9 / max", fmt.Sprintf("%s / %s / %s / %s", ms(pct(r.openLat, .50)), ms(pct(r.openLat, .99)), ms(pct(r.openLat, .999)), ms(pct(r.openLat, 1))), "p99 ≤ 2 ms",
-			fmt.Sprintf("%.0f calls/s offered (half of max), %.0f achieved, %d users, %v, %d errors", r.openRate, r.openDone, o.users, o.duration, r.openErrors)})
+			fmt.Sprintf("%.0f calls/s offered (half of max), %.0f achieved, %d users, %v, %d errors; from send to reply; sends late against the schedule by p50 %s, p99 %s (generator timer)",
+				r.openRate, r.openDone, o.users, o.duration, r.openErrors, ms(pct(r.openLate, .50)), ms(pct(r.openLate, .99)))})
 	}
 	if ran("soak") && len(r.soakRSS) > 0 {
 		rows = append(rows,
@@ -94,4 +99,21 @@ func goroutines(g []int) string {
 		return "n/a (no diagnostics listener)"
 	}
 	return fmt.Sprintf("%d / %d / %d", g[0], slices.Max(g), g[len(g)-1])
+}
+
+// machineCPUs counts the online CPUs (runtime.NumCPU counts only those this process may use).
+func machineCPUs() int { return len(onlineCPUs()) }
+
+// onlineCPUs is the machine's online CPU set.
+func onlineCPUs() map[int]bool {
+	if online, err := os.ReadFile("/sys/devices/system/cpu/online"); err == nil {
+		if set, err := cpuList(strings.TrimSpace(string(online))); err == nil {
+			return set
+		}
+	}
+	set := map[int]bool{}
+	for c := range runtime.NumCPU() {
+		set[c] = true
+	}
+	return set
 }

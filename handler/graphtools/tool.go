@@ -74,6 +74,7 @@ type Tool struct {
 	Scopes      []string // delegated Graph permissions, e.g. "User.Read"
 	Role        string   // app role of our API the caller must hold; "" = any signed-in user
 	add         func(s *mcp.Server, d *Deps)
+	direct      func(ctx context.Context, d *Deps, req *mcp.CallToolRequest) (*mcp.CallToolResult, bool, error)
 }
 
 // Allowed reports whether id may see and call the tool.
@@ -114,41 +115,55 @@ func (c *Call) Get(ctx context.Context, path string, query url.Values, out any) 
 // tags); run returns a JSON object (map or struct) that becomes the structured result.
 func New[In any](name, description string, scopes []string, role string, run func(ctx context.Context, c *Call, in In) (any, error)) Tool {
 	t := Tool{Name: name, Description: description, Scopes: slices.Clone(scopes), Role: role}
+	schema, resolved := inputSchema[In](name)
+	// handle is the tool behind both entries: go-sdk's typed handler (add) and CallDirect.
+	handle := func(ctx context.Context, req *mcp.CallToolRequest, d *Deps, in In) (res *mcp.CallToolResult, out any, err error) {
+		tool := t // the *Tool in Call is this call's own copy
+		defer func() {
+			if p := recover(); p != nil {
+				d.Logger.ErrorContext(ctx, "tool panicked", slog.String("tool", tool.Name),
+					slog.String("panic", logging.Redact(fmt.Sprint(p))), slog.String("stack", string(debug.Stack())))
+				res, out, err = nil, nil, fmt.Errorf("internal error in tool %s; the server logged it (request id %s)", tool.Name, logging.RequestID(ctx))
+			}
+		}()
+		ctx, cancel := context.WithTimeout(ctx, d.CallTimeout)
+		defer cancel()
+		caller := callerOf(ctx, req)
+		if caller == nil || caller.Identity == nil {
+			return nil, nil, fmt.Errorf("tool %s needs an authenticated caller; send an Entra access token", tool.Name)
+		}
+		// go-sdk runs tools on the session's context, not the HTTP request's: carry the
+		// request id over so tool log lines join the request's.
+		if logging.RequestID(ctx) == "" && caller.RequestID != "" {
+			ctx = logging.WithRequestID(ctx, caller.RequestID)
+			logging.SetUser(ctx, caller.Identity.ObjectID)
+		}
+		if !tool.Allowed(caller.Identity) {
+			return nil, nil, fmt.Errorf("tool %s requires the app role %q, which your account does not have; ask an administrator to assign it", tool.Name, tool.Role)
+		}
+		result, err := run(ctx, &Call{tool: &tool, deps: d, caller: caller}, in)
+		if err != nil {
+			return nil, nil, failure(ctx, req, d, &tool, err)
+		}
+		return nil, result, nil
+	}
 	t.add = func(s *mcp.Server, d *Deps) {
-		tool := t // each server's closure keeps its own copy
 		mcp.AddTool(s, &mcp.Tool{
-			Name:        tool.Name,
-			Description: tool.Description,
+			Name:        t.Name,
+			Description: t.Description,
 			Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, OpenWorldHint: ptr(true)},
-		}, func(ctx context.Context, req *mcp.CallToolRequest, in In) (res *mcp.CallToolResult, out any, err error) {
-			defer func() {
-				if p := recover(); p != nil {
-					d.Logger.ErrorContext(ctx, "tool panicked", slog.String("tool", tool.Name),
-						slog.String("panic", logging.Redact(fmt.Sprint(p))), slog.String("stack", string(debug.Stack())))
-					res, out, err = nil, nil, fmt.Errorf("internal error in tool %s; the server logged it (request id %s)", tool.Name, logging.RequestID(ctx))
-				}
-			}()
-			ctx, cancel := context.WithTimeout(ctx, d.CallTimeout)
-			defer cancel()
-			caller := callerOf(ctx, req)
-			if caller == nil || caller.Identity == nil {
-				return nil, nil, fmt.Errorf("tool %s needs an authenticated caller; send an Entra access token", tool.Name)
-			}
-			// go-sdk runs tools on the session's context, not the HTTP request's: carry the
-			// request id over so tool log lines join the request's.
-			if logging.RequestID(ctx) == "" && caller.RequestID != "" {
-				ctx = logging.WithRequestID(ctx, caller.RequestID)
-				logging.SetUser(ctx, caller.Identity.ObjectID)
-			}
-			if !tool.Allowed(caller.Identity) {
-				return nil, nil, fmt.Errorf("tool %s requires the app role %q, which your account does not have; ask an administrator to assign it", tool.Name, tool.Role)
-			}
-			result, err := run(ctx, &Call{tool: &tool, deps: d, caller: caller}, in)
-			if err != nil {
-				return nil, nil, failure(ctx, req, d, &tool, err)
-			}
-			return nil, result, nil
+			InputSchema: schema,
+		}, func(ctx context.Context, req *mcp.CallToolRequest, in In) (*mcp.CallToolResult, any, error) {
+			return handle(ctx, req, d, in)
 		})
+	}
+	t.direct = func(ctx context.Context, d *Deps, req *mcp.CallToolRequest) (*mcp.CallToolResult, bool, error) {
+		in, ok := decodeArgs[In](req.Params.Arguments, resolved)
+		if !ok {
+			return nil, false, nil
+		}
+		res, err := toolResult(handle(ctx, req, d, in))
+		return res, true, err
 	}
 	return t
 }

@@ -15,6 +15,10 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"example.com/graphmcp/handler/bearer"
+	"example.com/graphmcp/handler/logging"
+	"example.com/graphmcp/handler/tokenverify"
 )
 
 // The fast path serves the hot request — one JSON-RPC tools/call POSTed on its own — through
@@ -129,9 +133,12 @@ func acceptsBoth(values []string) bool {
 // serveCall runs the call on the caller's server and writes go-sdk's JSON response.
 func (h *Handler) serveCall(w http.ResponseWriter, r *http.Request, msg *request, id jsonrpc.ID, version string) {
 	h.fast.Add(1)
-	req := &jsonrpc.Request{ID: id, Method: msg.method, Params: msg.params}
 	// As go-sdk's servePOST sets it (CloseSSEStream is a no-op for JSON responses).
-	req.Extra = &mcp.RequestExtra{TokenInfo: auth.TokenInfoFromContext(r.Context()), Header: r.Header}
+	extra := &mcp.RequestExtra{TokenInfo: auth.TokenInfoFromContext(r.Context()), Header: r.Header}
+	if h.serveDirect(w, r, msg, id, extra) {
+		return
+	}
+	req := &jsonrpc.Request{ID: id, Method: msg.method, Params: msg.params, Extra: extra}
 	conn := &oneCall{msg: req, id: id, reply: make(chan []byte, 1), closed: make(chan struct{})}
 	// The state go-sdk's stateless mode synthesizes for a request that is not initialize.
 	state := &mcp.ServerSessionState{
@@ -212,3 +219,90 @@ func (c *oneCall) Close() error {
 }
 
 func (c *oneCall) SessionID() string { return "" }
+
+// serveDirect runs the call with [graphtools.Tool.CallDirect] and writes the response go-sdk
+// would write, when the params are exactly {"name", "arguments"}, the tool is one the caller may
+// use and CallDirect takes the arguments; it reports false, having written nothing, otherwise.
+func (h *Handler) serveDirect(w http.ResponseWriter, r *http.Request, msg *request, id jsonrpc.ID, extra *mcp.RequestExtra) bool {
+	name, args, ok := callParams(msg.params)
+	if !ok {
+		return false
+	}
+	i, known := h.toolByNm[name]
+	if !known {
+		return false
+	}
+	var caller *tokenverify.Identity
+	if c := bearer.FromContext(r.Context()); c != nil {
+		caller = c.Identity
+	}
+	tool := h.opts.Tools[i]
+	if !tool.Allowed(caller) {
+		return false
+	}
+	req := &mcp.CallToolRequest{Params: &mcp.CallToolParamsRaw{Name: name, Arguments: args}, Extra: extra}
+	res, ok, err := tool.CallDirect(r.Context(), h.opts.Deps, req)
+	if !ok {
+		return false
+	}
+	h.direct.Add(1)
+	resp := &jsonrpc.Response{ID: id, Error: err}
+	if err == nil {
+		if resp.Result, err = marshalNoEscape(res); err != nil {
+			resp = &jsonrpc.Response{ID: id, Error: err}
+		}
+	}
+	data, err := jsonrpc.EncodeMessage(resp)
+	if err != nil {
+		h.opts.Logger.ErrorContext(r.Context(), "encoding a tools/call response failed", logging.Err(err))
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return true
+	}
+	w.Header().Set("Cache-Control", "no-cache, no-transform")
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(data)
+	return true
+}
+
+// callParams reads tools/call params that hold "name" (a string) and at most "arguments" (any
+// JSON value), each once, with exact spellings; anything else is left to go-sdk.
+func callParams(params json.RawMessage) (name string, args json.RawMessage, ok bool) {
+	dec := json.NewDecoder(bytes.NewReader(params))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return "", nil, false
+	}
+	hasName := false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", nil, false
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return "", nil, false
+		}
+		switch key, _ := tok.(string); {
+		case key == "name" && !hasName:
+			if v[0] != '"' || json.Unmarshal(v, &name) != nil {
+				return "", nil, false
+			}
+			hasName = true
+		case key == "arguments" && args == nil:
+			args = v
+		default:
+			return "", nil, false
+		}
+	}
+	return name, args, hasName
+}
+
+// marshalNoEscape encodes a result as go-sdk's JSON-RPC layer does: without HTML escaping.
+func marshalNoEscape(v any) (json.RawMessage, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}

@@ -70,13 +70,21 @@ func TestFastPathMatchesSDK(t *testing.T) {
 		{"forbidden tool", tokNoRole, call("1", "list_recent_mail", `{}`), nil, false},
 		{"no token", "", call("1", "get_graph_user_details", `{}`), nil, false},
 	}
+	// Of the fast ones, these run the tool with graphtools.Tool.CallDirect; the other fast ones
+	// (arguments CallDirect does not take, tools the caller may not see) go through go-sdk's server.
+	direct := map[string]bool{"valid call": true, "valid call 2025-06-18": true, "valid call 2025-11-25, string id": true,
+		"negative id": true, "role holder": true, "invalid arguments": true, "no arguments": true,
+		"missing consent: tool error": true, "Content-Type with charset": true, "Accept wildcard": true}
 	elicitationID := regexp.MustCompile(`"elicitationId":"[^"]*"`)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			before := fast.h.fast.Load()
+			before, beforeDirect := fast.h.fast.Load(), fast.h.direct.Load()
 			got := fast.post(t, tc.token, tc.body, tc.hdr)
 			if took := fast.h.fast.Load() > before; took != tc.wantFast {
 				t.Errorf("fast path taken: %v, want %v", took, tc.wantFast)
+			}
+			if took := fast.h.direct.Load() > beforeDirect; took != direct[tc.name] {
+				t.Errorf("CallDirect used: %v, want %v", took, direct[tc.name])
 			}
 			want := sdk.post(t, tc.token, tc.body, tc.hdr)
 			if sdk.h.fast.Load() != 0 {

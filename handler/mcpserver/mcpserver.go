@@ -81,6 +81,7 @@ type Handler struct {
 	servers  sync.Map // uint64 tool bitmask → *mcp.Server
 	toolByNm map[string]int
 	fast     atomic.Int64 // requests served on the fast path (fastpath.go)
+	direct   atomic.Int64 // of those, the ones run with graphtools.Tool.CallDirect
 }
 
 // New returns the /mcp handler.

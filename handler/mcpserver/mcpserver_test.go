@@ -95,6 +95,7 @@ type edge struct {
 	h     *Handler
 	obo   *countingOBO
 	graph *fakeGraph
+	tools []graphtools.Tool // default graphtools.Tools()
 }
 
 const (
@@ -109,14 +110,17 @@ func newEdge(t *testing.T, hosts []string) *edge {
 }
 
 // newEdgeWith serves e's fakes; noFastPath sends every request through go-sdk's handler.
-func newEdgeWith(t *testing.T, e *edge, hosts []string, noFastPath bool) *edge {
+func newEdgeWith(t testing.TB, e *edge, hosts []string, noFastPath bool) *edge {
 	t.Helper()
 	v := tableVerifier{
 		tokNoRole:   {ObjectID: "u1", TenantID: "t", Scopes: []string{"access_as_user"}},
 		tokMailRole: {ObjectID: "u2", TenantID: "t", Scopes: []string{"access_as_user"}, Roles: []string{graphtools.MailRole}},
 		tokConsent:  {ObjectID: "u3", TenantID: "t", Scopes: []string{"access_as_user"}},
 	}
-	h, err := New(&Options{Tools: graphtools.Tools(), Deps: &graphtools.Deps{OBO: e.obo, Graph: e.graph, Logger: slog.New(slog.DiscardHandler),
+	if e.tools == nil {
+		e.tools = graphtools.Tools()
+	}
+	h, err := New(&Options{Tools: e.tools, Deps: &graphtools.Deps{OBO: e.obo, Graph: e.graph, Logger: slog.New(slog.DiscardHandler),
 		ConsentURL: func([]string) string { return "https://gw.example/consent" }},
 		Verifier: v, ResourceMetadataURL: "https://gw.example/.well-known/oauth-protected-resource/mcp", Scope: "api://app/access_as_user",
 		AllowedHosts: hosts, MaxRequestBodyBytes: 64 << 10, Logger: slog.New(slog.DiscardHandler), noFastPath: noFastPath})
@@ -135,7 +139,7 @@ type edgeReply struct {
 	body   string
 }
 
-func (e *edge) post(t *testing.T, token, body string, hdr map[string]string) edgeReply {
+func (e *edge) post(t testing.TB, token, body string, hdr map[string]string) edgeReply {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, e.url+"/mcp", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
