@@ -345,6 +345,7 @@ func TestConsentMissingIsAClearToolError(t *testing.T) {
 
 func TestGraphThrottling(t *testing.T) {
 	h := newHandler(t, nil, &Options{GraphMaxRetries: 1})
+	<-h.Warmed() // the warm-up's Graph request must not take the 429 injected below
 	tok := userToken(t, adele, nil)
 	h.callTool(t, tok, "get_graph_user_details", nil) // warm OBO so only Graph requests count below
 
