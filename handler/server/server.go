@@ -88,7 +88,7 @@ func New(cfg config.Config, logger *slog.Logger, opts *Options) (*Server, error)
 	if err != nil {
 		return nil, err
 	}
-	verifier.Prefetch(context.Background())
+	jwksSent := verifier.Prefetch(context.Background())
 
 	// azidentity reads IDENTITY_ENDPOINT/IDENTITY_HEADER itself; the UAMI needs its client id.
 	mi, err := azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{
@@ -126,6 +126,11 @@ func New(cfg config.Config, logger *slog.Logger, opts *Options) (*Server, error)
 	warmed := make(chan struct{})
 	go func() {
 		defer close(warmed)
+		// The JWKS request goes first: until it is written, the warm-up's three connections
+		// would compete with it for the CPU (and for the system roots' first parse), and the
+		// handler is not ready without the keys. Its answer is not awaited: the warm-up must
+		// overlap Entra's round trip, or the first tools/call would wait for both.
+		<-jwksSent
 		ctx, cancel := context.WithTimeout(context.Background(), obo.RequestTimeout)
 		defer cancel()
 		var wg sync.WaitGroup
