@@ -64,16 +64,17 @@ func run() int {
 	defer stop()
 
 	// The state service's /internal/ API over the configured store (closed at exit), opened in
-	// the background: the handler listens at once (the host's readiness ping does not wait for
-	// the store's fsync or Cosmos), /internal/ requests wait for it, and a store that cannot be
-	// opened stops the process below.
-	internal := internalapi.OpenInBackground(cfg.Store, os.Getenv, logger)
-	defer internal.Close()
+	// the background once the server's JWKS request is out: the handler listens at once (the
+	// host's readiness ping does not wait for the store's fsync or Cosmos), /internal/ requests
+	// wait for it, and a store that cannot be opened stops the process below.
+	internal := internalapi.NewOpening()
 	srv, err := server.New(cfg, logger, &server.Options{Internal: internal, Version: version})
 	if err != nil {
 		logger.Error("startup failed", logging.Err(err))
 		return 1
 	}
+	internal.Start(srv.JWKSRequested(), cfg.Store, os.Getenv, logger)
+	defer internal.Close()
 	ln, err := net.Listen("tcp", srv.Addr())
 	if err != nil {
 		logger.Error("startup failed: cannot listen (is FUNCTIONS_CUSTOMHANDLER_PORT free?)", logging.Err(err))

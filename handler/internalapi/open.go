@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"example.com/graphmcp/handler/cimd"
 	"example.com/graphmcp/handler/config"
@@ -57,23 +58,48 @@ type Opening struct {
 	err    error
 }
 
-// OpenInBackground is [Open] on its own goroutine: opening the embedded file (fsync) or
-// setting up Cosmos takes milliseconds at start that listening, the JWKS fetch and the warm-up
-// need not wait for.
+// OpenInBackground is [NewOpening] and [Opening.Start] at once: [Open] on its own goroutine.
 func OpenInBackground(cfg config.StoreConfig, getenv func(string) string, logger *slog.Logger) *Opening {
-	return openInBackground(func() (http.Handler, func() error, error) { return Open(cfg, getenv, logger) })
+	o := NewOpening()
+	o.Start(nil, cfg, getenv, logger)
+	return o
 }
 
-func openInBackground(open func() (http.Handler, func() error, error)) *Opening {
-	o := &Opening{done: make(chan struct{}), failed: make(chan error, 1)}
+// NewOpening returns an Opening to mount at /internal/ before [Opening.Start] opens the store,
+// so that main can build the server around it and start the store after the server's JWKS
+// request.
+func NewOpening() *Opening {
+	return &Opening{done: make(chan struct{}), failed: make(chan error, 1)}
+}
+
+// MaxStartDelay bounds how long [Opening.Start] waits for its after channel: an Entra that
+// does not answer the JWKS request must not hold the store back.
+const MaxStartDelay = time.Second
+
+// Start opens the store described by cfg ([Open]) on its own goroutine once after is closed (nil:
+// at once; at most [MaxStartDelay] later). main passes the server's JWKSRequested: on a busy CPU
+// the embedded file's fsync or Cosmos's connection would otherwise take turns with the JWKS
+// request the handler needs to be ready, and nothing waits for the store at start. Call it once.
+func (o *Opening) Start(after <-chan struct{}, cfg config.StoreConfig, getenv func(string) string, logger *slog.Logger) {
+	o.start(after, func() (http.Handler, func() error, error) { return Open(cfg, getenv, logger) })
+}
+
+func (o *Opening) start(after <-chan struct{}, open func() (http.Handler, func() error, error)) {
 	go func() {
 		defer close(o.done)
+		if after != nil {
+			t := time.NewTimer(MaxStartDelay)
+			select {
+			case <-after:
+			case <-t.C:
+			}
+			t.Stop()
+		}
 		o.h, o.close, o.err = open()
 		if o.err != nil {
 			o.failed <- o.err
 		}
 	}()
-	return o
 }
 
 // Wait returns what [Open] returned, once it has.
@@ -87,7 +113,8 @@ func (o *Opening) Wait() (closeStore func() error, err error) {
 // listening still stops the process (exit 1) instead of leaving /internal/ unusable.
 func (o *Opening) Failed() <-chan error { return o.failed }
 
-// Close waits for the open to end and closes the store if it opened (at shutdown).
+// Close waits for the open started by [Opening.Start] to end and closes the store if it opened
+// (at shutdown).
 func (o *Opening) Close() error {
 	<-o.done
 	if o.err != nil {

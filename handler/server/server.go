@@ -53,12 +53,18 @@ type Server struct {
 	addr     string
 	http     *http.Server
 	warmed   chan struct{}
+	jwksSent <-chan struct{}
 }
 
 // Warmed is closed when the background warm-up started by [New] (MSAL's endpoint discovery, the
 // client assertion, the Graph connection; not the JWKS fetch) has ended, successfully or not.
 // Nothing needs to wait for it; tests use it to tell cold from warm.
 func (s *Server) Warmed() <-chan struct{} { return s.warmed }
+
+// JWKSRequested is closed once the JWKS request started by [New] has been written to Entra (or
+// has failed): the handler is not ready without the keys, so other start-up work that competes
+// for the CPU (the warm-up, main's state store) begins after it, without awaiting the answer.
+func (s *Server) JWKSRequested() <-chan struct{} { return s.jwksSent }
 
 // New wires the handler. It makes no network call itself; it starts the JWKS fetch and the
 // warm-up in the background (see [Server.Warmed]): MSAL's endpoint discovery, the
@@ -148,6 +154,7 @@ func New(cfg config.Config, logger *slog.Logger, opts *Options) (*Server, error)
 	}()
 	return &Server{
 		warmed:   warmed,
+		jwksSent: jwksSent,
 		Verifier: verifier,
 		OBO:      oboClient,
 		Handler:  h,
