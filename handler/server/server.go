@@ -141,15 +141,16 @@ func New(cfg config.Config, logger *slog.Logger, opts *Options) (*Server, error)
 		defer cancel()
 		var wg sync.WaitGroup
 		wg.Go(func() {
-			if err := oboClient.Warm(ctx); err != nil {
-				logger.Warn("warm-up: OBO endpoint discovery or client assertion failed; the first tool call retries", logging.Err(err))
-			}
-		})
-		wg.Go(func() {
 			if err := graphClient.Warm(ctx); err != nil {
 				logger.Warn("warm-up: Graph is not reachable yet; the first tool call retries", logging.Err(err))
 			}
 		})
+		// On this goroutine, so that on a busy CPU MSAL's endpoint discovery is written before
+		// the Graph connection's handshake runs: the first tools/call needs it, and Entra is
+		// the slowest of the three round trips.
+		if err := oboClient.Warm(ctx); err != nil {
+			logger.Warn("warm-up: OBO endpoint discovery or client assertion failed; the first tool call retries", logging.Err(err))
+		}
 		wg.Wait()
 	}()
 	return &Server{
