@@ -63,20 +63,18 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	// The state service's /internal/ API over the configured store (closed at exit), opened
-	// while server.New starts the JWKS fetch and the warm-up; it is open before the handler listens.
-	internal := internalapi.OpenInBackground(cfg.Store, os.Getenv, logger)
+	// The state service's /internal/ API over the configured store (closed at exit), opened in
+	// the background once the server's JWKS request is out: the handler listens at once (the
+	// host's readiness ping does not wait for the store's fsync or Cosmos), /internal/ requests
+	// wait for it, and a store that cannot be opened stops the process below.
+	internal := internalapi.NewOpening()
 	srv, err := server.New(cfg, logger, &server.Options{Internal: internal, Version: version})
-	closeStore, serr := internal.Wait()
-	if serr != nil {
-		logger.Error("startup failed: state store", logging.Err(serr))
-		return 1
-	}
-	defer closeStore()
 	if err != nil {
 		logger.Error("startup failed", logging.Err(err))
 		return 1
 	}
+	internal.Start(srv.JWKSRequested(), cfg.Store, os.Getenv, logger)
+	defer internal.Close()
 	ln, err := net.Listen("tcp", srv.Addr())
 	if err != nil {
 		logger.Error("startup failed: cannot listen (is FUNCTIONS_CUSTOMHANDLER_PORT free?)", logging.Err(err))
@@ -96,6 +94,9 @@ func run() int {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
+	case err := <-internal.Failed():
+		logger.Error("startup failed: state store", logging.Err(err))
+		return 1
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {
 			logger.Error("serving failed", logging.Err(err))

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"example.com/graphmcp/internal/handlerproc"
 )
 
 // The test binary doubles as the handler binary: with GRAPHMCP_RUN_MAIN=1 it runs main, so the
@@ -16,7 +18,9 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	handlerproc.RemoveBuild()
+	os.Exit(code)
 }
 
 func TestBadEnvironmentExitsWithMessages(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"example.com/graphmcp/handler/cimd"
 	"example.com/graphmcp/handler/config"
@@ -45,24 +46,60 @@ func Open(cfg config.StoreConfig, getenv func(string) string, logger *slog.Logge
 	return h, st.Close, nil
 }
 
-// Opening is a state store being opened in the background by [OpenInBackground]. It serves the
-// /internal/ API once the store is open; [Opening.Wait] must be called before serving.
+// Opening is a state store being opened in the background by [OpenInBackground]. The handler
+// listens (and answers the host's GET / readiness ping) without waiting for it: /internal/
+// requests wait until the store is open ([Opening.ServeHTTP]), and [Opening.Failed] tells main
+// to exit when it cannot be opened.
 type Opening struct {
-	done  chan struct{}
-	h     http.Handler
-	close func() error
-	err   error
+	done   chan struct{}
+	failed chan error
+	h      http.Handler
+	close  func() error
+	err    error
 }
 
-// OpenInBackground is [Open] on its own goroutine: opening the embedded file (fsync) or
-// setting up Cosmos takes milliseconds at start that the JWKS fetch and the warm-up can use.
+// OpenInBackground is [NewOpening] and [Opening.Start] at once: [Open] on its own goroutine.
 func OpenInBackground(cfg config.StoreConfig, getenv func(string) string, logger *slog.Logger) *Opening {
-	o := &Opening{done: make(chan struct{})}
+	o := NewOpening()
+	o.Start(nil, cfg, getenv, logger)
+	return o
+}
+
+// NewOpening returns an Opening to mount at /internal/ before [Opening.Start] opens the store,
+// so that main can build the server around it and start the store after the server's JWKS
+// request.
+func NewOpening() *Opening {
+	return &Opening{done: make(chan struct{}), failed: make(chan error, 1)}
+}
+
+// MaxStartDelay bounds how long [Opening.Start] waits for its after channel: an Entra that
+// does not answer the JWKS request must not hold the store back.
+const MaxStartDelay = time.Second
+
+// Start opens the store described by cfg ([Open]) on its own goroutine once after is closed (nil:
+// at once; at most [MaxStartDelay] later). main passes the server's JWKSRequested: on a busy CPU
+// the embedded file's fsync or Cosmos's connection would otherwise take turns with the JWKS
+// request the handler needs to be ready, and nothing waits for the store at start. Call it once.
+func (o *Opening) Start(after <-chan struct{}, cfg config.StoreConfig, getenv func(string) string, logger *slog.Logger) {
+	o.start(after, func() (http.Handler, func() error, error) { return Open(cfg, getenv, logger) })
+}
+
+func (o *Opening) start(after <-chan struct{}, open func() (http.Handler, func() error, error)) {
 	go func() {
 		defer close(o.done)
-		o.h, o.close, o.err = Open(cfg, getenv, logger)
+		if after != nil {
+			t := time.NewTimer(MaxStartDelay)
+			select {
+			case <-after:
+			case <-t.C:
+			}
+			t.Stop()
+		}
+		o.h, o.close, o.err = open()
+		if o.err != nil {
+			o.failed <- o.err
+		}
 	}()
-	return o
 }
 
 // Wait returns what [Open] returned, once it has.
@@ -71,10 +108,29 @@ func (o *Opening) Wait() (closeStore func() error, err error) {
 	return o.close, o.err
 }
 
-// ServeHTTP waits for the store, then serves the API (503 if it failed to open; the process
-// exits in that case anyway).
-func (o *Opening) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// Failed delivers the error, once, if the store cannot be opened; nothing if it opens. main
+// selects on it next to the server's Serve, so a store that fails after the handler started
+// listening still stops the process (exit 1) instead of leaving /internal/ unusable.
+func (o *Opening) Failed() <-chan error { return o.failed }
+
+// Close waits for the open started by [Opening.Start] to end and closes the store if it opened
+// (at shutdown).
+func (o *Opening) Close() error {
 	<-o.done
+	if o.err != nil {
+		return nil
+	}
+	return o.close()
+}
+
+// ServeHTTP waits for the store, then serves the API (503 if it failed to open; the process
+// exits in that case anyway). A request whose client gives up while waiting gets nothing.
+func (o *Opening) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	select {
+	case <-o.done:
+	case <-r.Context().Done():
+		return
+	}
 	if o.err != nil {
 		writeError(w, &apiError{status: http.StatusServiceUnavailable, Code: "store_unavailable",
 			Description: "the state store could not be opened; see the handler's log"})

@@ -1,9 +1,12 @@
 package internalapi
 
 import (
+	"context"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"example.com/graphmcp/handler/config"
@@ -40,4 +43,39 @@ func TestOpenInBackground(t *testing.T) {
 		t.Fatal("unknown store kind accepted")
 	}
 	expect(t, "failed store", do(t, bad, "POST", "/internal/v1/health", "application/json", []byte(`{}`), nil), "Service Unavailable store_unavailable")
+}
+
+// An Opening started after a signal (main: the server's JWKS request) opens the store once
+// the signal comes; a request whose client gives up meanwhile returns instead of waiting; a
+// store that cannot be opened is reported once on Failed, which main turns into exit 1.
+func TestOpeningStartAfterAndFailed(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "state.db")
+	after := make(chan struct{})
+	o := NewOpening()
+	o.Start(after, config.StoreConfig{Kind: config.StoreEmbedded, File: file}, func(string) string { return "" }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequest("POST", "/internal/v1/health", strings.NewReader(`{}`)).WithContext(ctx)
+	o.ServeHTTP(httptest.NewRecorder(), req) // returns: the client is gone
+	close(after)
+	if _, err := o.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "health once open", do(t, o, "POST", "/internal/v1/health", "application/json", []byte(`{}`), nil), "OK")
+	select {
+	case err := <-o.Failed():
+		t.Fatalf("Failed delivered %v for a store that opened", err)
+	default:
+	}
+	if err := o.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	bad := OpenInBackground(config.StoreConfig{Kind: config.StoreEmbedded, File: filepath.Join(file, "not-a-dir", "state.db")}, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := <-bad.Failed(); err == nil || !strings.Contains(err.Error(), "STATE_FILE") {
+		t.Fatalf("Failed: %v, want the open error naming STATE_FILE", err)
+	}
+	if err := bad.Close(); err != nil {
+		t.Fatalf("Close after a failed open: %v", err)
+	}
 }

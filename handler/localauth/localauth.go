@@ -295,10 +295,12 @@ func (e *ConsentError) UserMessage() string { return e.msg }
 
 func (e *ConsentError) Unwrap() error { return e.err }
 
-var (
-	aadstsRE   = regexp.MustCompile(`AADSTS\d+`)
-	declinedRE = regexp.MustCompile(`access_denied|authorization_declined|consent_required|AADSTS65001|AADSTS65004|AADSTS70000: The end user denied`)
-)
+// explainREs are explain's patterns, compiled at first use: the handler binary links this
+// package for local mode, and every start of the Functions handler would otherwise compile them.
+var explainREs = sync.OnceValues(func() (aadsts, declined *regexp.Regexp) {
+	return regexp.MustCompile(`AADSTS\d+`),
+		regexp.MustCompile(`access_denied|authorization_declined|consent_required|AADSTS65001|AADSTS65004|AADSTS70000: The end user denied`)
+})
 
 // explain turns an MSAL error of an interactive sign-in into an *Error.
 func (c *Client) explain(err error, scopes []string) error {
@@ -312,6 +314,7 @@ func (c *Client) explain(err error, scopes []string) error {
 		return err
 	}
 	msg := err.Error()
+	aadstsRE, declinedRE := explainREs()
 	code := aadstsRE.FindString(msg)
 	if declinedRE.MatchString(msg) {
 		names := shortNames(scopes)

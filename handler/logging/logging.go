@@ -17,6 +17,8 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
+	"strings"
+	"sync"
 )
 
 // New returns a JSON logger writing to w at the given level.
@@ -46,19 +48,40 @@ func (h *contextHandler) WithGroup(name string) slog.Handler {
 	return &contextHandler{h.Handler.WithGroup(name)}
 }
 
-// jwtRE matches compact JWS/JWE-looking strings; bearerRE the value after "Bearer ".
-var (
-	jwtRE    = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_.-]*`)
-	bearerRE = regexp.MustCompile(`(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+`)
-	secretRE = regexp.MustCompile(`(?i)((?:access_token|refresh_token|id_token|client_assertion|assertion|code|client_secret|password)["']?\s*[:=]\s*["']?)[^"'&\s,}]+`)
-)
+// redactors are Redact's patterns: jwt matches compact JWS/JWE-looking strings, bearer the value
+// after "Bearer ", secret token-named fields. Compiled at first use, not at process start.
+var redactors = sync.OnceValue(func() (r struct{ jwt, bearer, secret *regexp.Regexp }) {
+	r.jwt = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_.-]*`)
+	r.bearer = regexp.MustCompile(`(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+`)
+	r.secret = regexp.MustCompile(`(?i)((?:access_token|refresh_token|id_token|client_assertion|assertion|code|client_secret|password)["']?\s*[:=]\s*["']?)[^"'&\s,}]+`)
+	return r
+})
 
 // Redact removes JWT-looking strings, bearer values and token-named form/JSON fields from s.
 // Use it on any text that came from a library or a remote service before logging it.
 func Redact(s string) string {
-	s = jwtRE.ReplaceAllString(s, "[redacted-jwt]")
-	s = bearerRE.ReplaceAllString(s, "${1}[redacted]")
-	return secretRE.ReplaceAllString(s, "${1}[redacted]")
+	if !mayNeedRedaction(s) {
+		return s // the request line of almost every request: no pattern can match
+	}
+	r := redactors()
+	s = r.jwt.ReplaceAllString(s, "[redacted-jwt]")
+	s = r.bearer.ReplaceAllString(s, "${1}[redacted]")
+	return r.secret.ReplaceAllString(s, "${1}[redacted]")
+}
+
+// mayNeedRedaction is false only when none of Redact's patterns can match s: each needs what
+// is tested here (the literal "eyJ", "bearer" in any case, or a ':' or '=' after a field name).
+func mayNeedRedaction(s string) bool {
+	if strings.Contains(s, "eyJ") || strings.ContainsAny(s, ":=") {
+		return true
+	}
+	// "bearer" ignoring ASCII case; its letters have no other Unicode case folds.
+	for i := 0; i+len("bearer") <= len(s); i++ {
+		if s[i]|0x20 == 'b' && s[i+1]|0x20 == 'e' && s[i+2]|0x20 == 'a' && s[i+3]|0x20 == 'r' && s[i+4]|0x20 == 'e' && s[i+5]|0x20 == 'r' {
+			return true
+		}
+	}
+	return false
 }
 
 // Err is an slog attribute "error" holding err's redacted text.

@@ -53,12 +53,18 @@ type Server struct {
 	addr     string
 	http     *http.Server
 	warmed   chan struct{}
+	jwksSent <-chan struct{}
 }
 
 // Warmed is closed when the background warm-up started by [New] (MSAL's endpoint discovery, the
 // client assertion, the Graph connection; not the JWKS fetch) has ended, successfully or not.
 // Nothing needs to wait for it; tests use it to tell cold from warm.
 func (s *Server) Warmed() <-chan struct{} { return s.warmed }
+
+// JWKSRequested is closed once the JWKS request started by [New] has been written to Entra (or
+// has failed): the handler is not ready without the keys, so other start-up work that competes
+// for the CPU (the warm-up, main's state store) begins after it, without awaiting the answer.
+func (s *Server) JWKSRequested() <-chan struct{} { return s.jwksSent }
 
 // New wires the handler. It makes no network call itself; it starts the JWKS fetch and the
 // warm-up in the background (see [Server.Warmed]): MSAL's endpoint discovery, the
@@ -88,7 +94,7 @@ func New(cfg config.Config, logger *slog.Logger, opts *Options) (*Server, error)
 	if err != nil {
 		return nil, err
 	}
-	verifier.Prefetch(context.Background())
+	jwksSent := verifier.Prefetch(context.Background())
 
 	// azidentity reads IDENTITY_ENDPOINT/IDENTITY_HEADER itself; the UAMI needs its client id.
 	mi, err := azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{
@@ -126,23 +132,30 @@ func New(cfg config.Config, logger *slog.Logger, opts *Options) (*Server, error)
 	warmed := make(chan struct{})
 	go func() {
 		defer close(warmed)
+		// The JWKS request goes first: until it is written, the warm-up's three connections
+		// would compete with it for the CPU (and for the system roots' first parse), and the
+		// handler is not ready without the keys. Its answer is not awaited: the warm-up must
+		// overlap Entra's round trip, or the first tools/call would wait for both.
+		<-jwksSent
 		ctx, cancel := context.WithTimeout(context.Background(), obo.RequestTimeout)
 		defer cancel()
 		var wg sync.WaitGroup
-		wg.Go(func() {
-			if err := oboClient.Warm(ctx); err != nil {
-				logger.Warn("warm-up: OBO endpoint discovery or client assertion failed; the first tool call retries", logging.Err(err))
-			}
-		})
 		wg.Go(func() {
 			if err := graphClient.Warm(ctx); err != nil {
 				logger.Warn("warm-up: Graph is not reachable yet; the first tool call retries", logging.Err(err))
 			}
 		})
+		// On this goroutine, so that on a busy CPU MSAL's endpoint discovery is written before
+		// the Graph connection's handshake runs: the first tools/call needs it, and Entra is
+		// the slowest of the three round trips.
+		if err := oboClient.Warm(ctx); err != nil {
+			logger.Warn("warm-up: OBO endpoint discovery or client assertion failed; the first tool call retries", logging.Err(err))
+		}
 		wg.Wait()
 	}()
 	return &Server{
 		warmed:   warmed,
+		jwksSent: jwksSent,
 		Verifier: verifier,
 		OBO:      oboClient,
 		Handler:  h,

@@ -26,8 +26,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptrace"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -197,8 +199,22 @@ func New(opts *Options) (*Verifier, error) {
 	return v, nil
 }
 
-// Prefetch loads the JWKS in the background so the first request does not wait for it.
-func (v *Verifier) Prefetch(ctx context.Context) { go v.keys.ensureLoaded(ctx) }
+// Prefetch loads the JWKS in the background so the first request does not wait for it. The
+// returned channel is closed once the request for the key set has been written to Entra (or
+// the fetch ended without writing it): a caller that starts other outbound work at start-up
+// (the server's warm-up) can let the JWKS request go first on a busy CPU without waiting for
+// Entra's answer.
+func (v *Verifier) Prefetch(ctx context.Context) <-chan struct{} {
+	sent := make(chan struct{})
+	var once sync.Once
+	done := func() { once.Do(func() { close(sent) }) }
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { done() }})
+	go func() {
+		defer done()
+		_ = v.keys.ensureLoaded(ctx)
+	}()
+	return sent
+}
 
 // JWKSFetches reports how many times the key set was fetched (for tests and benchmarks).
 func (v *Verifier) JWKSFetches() int64 { return v.keys.fetches.Load() }
