@@ -43,8 +43,13 @@ func main() {
 	flag.DurationVar(&o.miLatency, "mi-latency", 20*time.Millisecond, "managed-identity round trip in the first-call run")
 	flag.DurationVar(&o.graphLatency, "graph-latency", 30*time.Millisecond, "Graph round trip in the first-call run")
 	flag.StringVar(&o.profileDir, "profile", "", "write the handler's CPU profile (throughput run) and allocation profile to this directory (needs the diagnostics listener)")
+	flag.Float64Var(&o.openLoad, "open-load", 0.5, "open-loop arrival rate as a fraction of the measured maximum (the target is stated at 0.5)")
 	flag.StringVar(&o.phases, "phases", "cold,first,throughput,open,soak", "phases to run, comma-separated (open needs throughput)")
 	flag.Parse()
+	if o.openLoad <= 0 || o.openLoad > 1 {
+		fmt.Fprintln(os.Stderr, "handlerbench: -open-load must be in (0, 1], e.g. 0.5 for half the maximum")
+		os.Exit(2)
+	}
 	if ran, err := pinSelfAway(o.cpus); ran || err != nil {
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "handlerbench:", err)

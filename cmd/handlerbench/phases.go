@@ -26,6 +26,7 @@ type results struct {
 	openDone            float64         // achieved calls/s
 	openLat             []time.Duration // from send to reply
 	openLate            []time.Duration // send time minus scheduled time
+	openInside          []time.Duration // the handler's own duration_ms of each call
 	openErrors          int64
 	soakRSS             []int64 // sampled every soakEvery
 	soakGoroutines      []int   // empty when unknown
@@ -196,7 +197,8 @@ func (b *bench) throughput(r *results) error {
 	return nil
 }
 
-// openLoop offers half the measured maximum at a constant rate. Sends never wait for replies,
+// openLoop offers a fraction of the measured maximum (-open-load, half by default) at a
+// constant rate. Sends never wait for replies,
 // so a handler stall cannot delay them (no coordinated omission) and each latency runs from the
 // moment the request is sent. The generator's own lateness against the schedule is reported
 // apart: on many VMs a timer wakes no sooner than about 1 ms (1.08 ms measured here for any
@@ -211,12 +213,13 @@ func (b *bench) openLoop(r *results) error {
 	if r.maxRate == 0 {
 		return fmt.Errorf("the open-loop rate is half the throughput run's maximum: run the throughput phase too")
 	}
-	r.openRate = r.maxRate / 2
+	r.openRate = r.maxRate * b.o.openLoad
 	interval := time.Duration(float64(time.Second) / r.openRate)
 	n := int(b.o.duration / interval)
 	lats, late := make([]time.Duration, n), make([]time.Duration, n)
 	var bad atomic.Int64
 	var wg sync.WaitGroup
+	p.log.record(true)
 	t0 := time.Now()
 	for i := range n {
 		at := t0.Add(time.Duration(i) * interval)
@@ -235,6 +238,9 @@ func (b *bench) openLoop(r *results) error {
 	slices.Sort(lats)
 	slices.Sort(late)
 	r.openLat, r.openLate, r.openErrors = lats, late, bad.Load()
+	p.log.record(false)
+	r.openInside = p.log.taken()
+	slices.Sort(r.openInside)
 	return nil
 }
 

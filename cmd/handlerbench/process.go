@@ -26,6 +26,7 @@ type options struct {
 	users, workers, coldRuns                int
 	duration, soak                          time.Duration
 	entraLatency, miLatency, graphLatency   time.Duration
+	openLoad                                float64 // open-loop rate as a fraction of the maximum
 }
 
 // bench holds the stand-ins and the users' tokens; it starts handler processes against them.
@@ -78,6 +79,7 @@ func (b *bench) setLatency(entraD, miD, graphD time.Duration) {
 // proc is one running handler process.
 type proc struct {
 	cmd     *exec.Cmd
+	log     *handlerLog // the handler's stdout
 	url     string
 	diag    string // diagnostics base URL
 	started time.Time
@@ -112,12 +114,17 @@ func (b *bench) start() (*proc, error) {
 	}
 	cmd := exec.Command(name, args...)
 	cmd.Env = env
-	cmd.Stderr = os.Stderr // configuration errors; the JSON log on stdout is discarded
-	p := &proc{cmd: cmd, url: "http://127.0.0.1:" + strconv.Itoa(port), diag: "http://127.0.0.1:" + strconv.Itoa(diagPort), exited: make(chan struct{})}
+	cmd.Stderr = os.Stderr // configuration errors; the JSON log on stdout is read by handlerLog
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	p := &proc{cmd: cmd, log: &handlerLog{}, url: "http://127.0.0.1:" + strconv.Itoa(port), diag: "http://127.0.0.1:" + strconv.Itoa(diagPort), exited: make(chan struct{})}
 	p.started = time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", b.o.handler, err)
 	}
+	go p.log.drain(stdout)
 	go func() { _ = cmd.Wait(); close(p.exited) }()
 	return p, nil
 }
