@@ -29,8 +29,8 @@ func (t Tool) CallDirect(ctx context.Context, d *Deps, req *mcp.CallToolRequest)
 	return t.direct(ctx, d, req)
 }
 
-// inputSchema infers In's input schema the way mcp.AddTool does, once per tool: the same
-// *jsonschema.Schema is given to go-sdk, so both paths validate against one object.
+// inputSchema infers In's input schema the way mcp.AddTool does (once per tool, at first use):
+// the same *jsonschema.Schema is given to go-sdk, so both paths validate against one object.
 func inputSchema[In any](name string) (*jsonschema.Schema, *jsonschema.Resolved) {
 	schema, err := jsonschema.ForType(reflect.TypeFor[In](), &jsonschema.ForOptions{})
 	if err == nil {
@@ -39,7 +39,8 @@ func inputSchema[In any](name string) (*jsonschema.Schema, *jsonschema.Resolved)
 			return schema, resolved
 		}
 	}
-	// A programming error in a tool definition, found at start like go-sdk's AddTool finds it.
+	// A programming error in a tool definition, found when the first server is built, as
+	// go-sdk's AddTool would find it.
 	panic(fmt.Sprintf("graphtools: tool %s: input schema: %v", name, err))
 }
 

@@ -31,8 +31,10 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"example.com/graphmcp/handler/bearer"
@@ -115,7 +117,8 @@ func (c *Call) Get(ctx context.Context, path string, query url.Values, out any) 
 // tags); run returns a JSON object (map or struct) that becomes the structured result.
 func New[In any](name, description string, scopes []string, role string, run func(ctx context.Context, c *Call, in In) (any, error)) Tool {
 	t := Tool{Name: name, Description: description, Scopes: slices.Clone(scopes), Role: role}
-	schema, resolved := inputSchema[In](name)
+	// Inferred at first use, not at package init: process start → ready does not wait for it.
+	schema := sync.OnceValues(func() (*jsonschema.Schema, *jsonschema.Resolved) { return inputSchema[In](name) })
 	// handle is the tool behind both entries: go-sdk's typed handler (add) and CallDirect.
 	handle := func(ctx context.Context, req *mcp.CallToolRequest, d *Deps, in In) (res *mcp.CallToolResult, out any, err error) {
 		tool := t // the *Tool in Call is this call's own copy
@@ -148,16 +151,18 @@ func New[In any](name, description string, scopes []string, role string, run fun
 		return nil, result, nil
 	}
 	t.add = func(s *mcp.Server, d *Deps) {
+		input, _ := schema()
 		mcp.AddTool(s, &mcp.Tool{
 			Name:        t.Name,
 			Description: t.Description,
 			Annotations: &mcp.ToolAnnotations{ReadOnlyHint: true, OpenWorldHint: ptr(true)},
-			InputSchema: schema,
+			InputSchema: input,
 		}, func(ctx context.Context, req *mcp.CallToolRequest, in In) (*mcp.CallToolResult, any, error) {
 			return handle(ctx, req, d, in)
 		})
 	}
 	t.direct = func(ctx context.Context, d *Deps, req *mcp.CallToolRequest) (*mcp.CallToolResult, bool, error) {
+		_, resolved := schema()
 		in, ok := decodeArgs[In](req.Params.Arguments, resolved)
 		if !ok {
 			return nil, false, nil
