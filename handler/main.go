@@ -51,7 +51,6 @@ func run() int {
 	}
 	logger := logging.New(os.Stdout, cfg.LogLevel)
 	slog.SetDefault(logger)
-	server.TuneGC()
 	if cfg.DiagnosticsAddr != "" {
 		_, stopDiag, err := diagnostics.Start(cfg.DiagnosticsAddr, logger)
 		if err != nil {

@@ -36,7 +36,6 @@ func BenchmarkToolCallUserDetails(b *testing.B) {
 }
 
 func benchToolCall(b *testing.B, parallelism int) {
-	TuneGC() // as main does
 	// The testing package calls this function several times (growing b.N); one handler, warmed
 	// once, serves all runs so the counts cover the handler's whole life.
 	benchOnce.Do(func() {
