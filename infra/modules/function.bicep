@@ -22,7 +22,7 @@ param applicationInsightsConnectionString string
 @description('Subnet delegated to Microsoft.App/environments for VNet integration; empty = none.')
 param subnetId string = ''
 param maximumInstanceCount int = 40
-@description('Instance size. The handler needs about 35 MB at 64 concurrent calls; 512 MB is ample (docs/performance.md).')
+@description('Instance size. The handler needs about 25 MB at 64 concurrent calls; 512 MB is ample (docs/performance.md).')
 @allowed([ 512, 2048, 4096 ])
 param instanceMemoryMB int = 512
 @description('HTTP requests one instance takes at once before Flex adds an instance: the calls the instance CPU share sustains × the Graph round trip (docs/performance.md: 32 for 512 MB, 128 for 2048 MB).')
