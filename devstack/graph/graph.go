@@ -54,7 +54,8 @@ type Server struct {
 	failStatus int
 	counts     map[string]int64
 	total      atomic.Int64
-	delay      latency.Delay // not guarded by mu
+	delay      latency.Delay  // not guarded by mu
+	verified   verifiedTokens // has its own lock
 }
 
 // Start listens and serves until Close.

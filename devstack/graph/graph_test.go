@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -247,4 +248,30 @@ func values(t *testing.T, r reply) []map[string]any {
 		out[i] = v.(map[string]any)
 	}
 	return out
+}
+
+// A token Graph has accepted (and remembers as verified) is refused once it expires: only the
+// signature check is remembered, the lifetime is checked on every request.
+func TestRememberedTokenStillExpires(t *testing.T) {
+	var offset atomic.Int64
+	st, err := devstack.Start(&devstack.Options{Entra: entra.Options{Now: func() time.Time {
+		return time.Now().Add(time.Duration(offset.Load()))
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	f := &fixture{st.CA, st.Entra, st.Graph}
+	tok := f.token(t, "User.Read")
+	for range 2 {
+		if r := f.get(t, tok, "/v1.0/me"); r.status != 200 {
+			t.Fatalf("fresh token: %d %v", r.status, r.body)
+		}
+	}
+	offset.Store(int64(3 * time.Hour)) // past exp and the minute of leeway
+	r := f.get(t, tok, "/v1.0/me")
+	requireGraphError(t, r, 401, "InvalidAuthenticationToken")
+	if msg, _ := r.body["error"].(map[string]any)["message"].(string); !strings.Contains(msg, "expired") {
+		t.Fatalf("message %q", msg)
+	}
 }
