@@ -20,7 +20,7 @@ func TestMain(m *testing.M) {
 // request with the stand-ins slowed, and the diagnostics listener delivers the allocation.
 // (No figure is asserted: speed is what `make bench` prints, not what tests check.)
 func TestShortRunPrintsTheTable(t *testing.T) {
-	o := options{handler: handlerproc.Binary(t), gogc: "100", users: 8, workers: 4, coldRuns: 1,
+	o := options{handler: handlerproc.Binary(t), gogc: "100", users: 8, workers: 4, coldRuns: 1, openLoad: 0.5,
 		duration: time.Second, phases: "cold,first,throughput,open",
 		entraLatency: 80 * time.Millisecond, miLatency: 20 * time.Millisecond, graphLatency: 30 * time.Millisecond}
 	b, err := newBench(o, t.TempDir())
@@ -38,7 +38,7 @@ func TestShortRunPrintsTheTable(t *testing.T) {
 	var out strings.Builder
 	r.print(&out)
 	for _, row := range []string{"| start → ready", "| first tools/call after ready", "| OBO / managed-identity requests, cold | 21 / 1 |",
-		"| handler CPU per tools/call", "| open loop p50 / p99 / p99.9 / max", "GOGC=100"} {
+		"| handler CPU per tools/call", "| open loop p50 / p99 / p99.9 / max", "| the same calls inside the handler", "GOGC=100"} {
 		if !strings.Contains(out.String(), row) {
 			t.Errorf("the table lacks %q:\n%s", row, out.String())
 		}
