@@ -203,14 +203,14 @@ func documentClient(c *cimdGateway, path, name, etag, redirect string) (string, 
 	return clientID, doc
 }
 
-// redeem exchanges the code of an approved authorization f at the CIMD gateway.
-func redeem(t *testing.T, g *gatewayStack, c *cimdGateway, clientID string, f flow, p pkce) map[string]any {
+// redeem exchanges the code of an approved authorization f (cimdSignIn) at the CIMD gateway,
+// after checking the authorization response as every sign-in helper does (state echoed, iss).
+func redeem(t *testing.T, g *gatewayStack, c *cimdGateway, clientID string, f flow, state string, p pkce) map[string]any {
 	t.Helper()
 	if f.Redirect == nil || f.Redirect.Scheme+"://"+f.Redirect.Host+f.Redirect.Path != cimdRedirect {
 		t.Fatalf("authorization did not return to the document's redirect URI: %v", f)
 	}
-	code := f.Redirect.Query().Get("code")
-	remember(code)
+	code := codeFrom(t, f, state, c.URL())
 	st, tok := g.postForm(t, c.URL()+"/token", url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {cimdRedirect},
 		"client_id": {clientID}, "code_verifier": {p.verifier}, "resource": {c.URL() + "/mcp"}})
 	if st != http.StatusOK {
@@ -218,6 +218,14 @@ func redeem(t *testing.T, g *gatewayStack, c *cimdGateway, clientID string, f fl
 	}
 	remember(tok["access_token"].(string), tok["refresh_token"].(string))
 	return tok
+}
+
+// cimdSignIn runs an authorization for the document client to its redirect URI and approves the
+// consent page; it returns the flow and the state it sent, for redeem.
+func cimdSignIn(t *testing.T, g *gatewayStack, c *cimdGateway, clientID string, p pkce) (flow, string) {
+	t.Helper()
+	state := "st-" + randomString(8)
+	return newUserAgent(g, c.URL()).run(t, authorizeURL(c.URL(), clientID, cimdRedirect, state, p, nil), "approve", nil), state
 }
 
 // cimdAuthorize runs an authorization for the document client at the CIMD gateway, approving
@@ -250,7 +258,8 @@ func TestGatewayCIMDSignIn(t *testing.T) {
 	}
 
 	p := newPKCE()
-	tok := redeem(t, g, c, clientID, cimdAuthorize(t, g, c, clientID, cimdRedirect, "approve", p), p)
+	f, state := cimdSignIn(t, g, c, clientID, p)
+	tok := redeem(t, g, c, clientID, f, state, p)
 	access, refresh := tok["access_token"].(string), tok["refresh_token"].(string)
 
 	cs, err := g.connectGateway(t, c.URL()+"/mcp", access)
@@ -282,9 +291,9 @@ func TestGatewayCIMDDocumentChanges(t *testing.T) {
 	clientID, doc := documentClient(c, "/changing/client.json", "Before", `"v1"`, cimdRedirect)
 
 	p := newPKCE()
-	f := cimdAuthorize(t, g, c, clientID, cimdRedirect, "approve", p)
+	f, state := cimdSignIn(t, g, c, clientID, p)
 	doc.set(metadataDoc(clientID, "After", "https://elsewhere.example/cb"), `"v2"`)
-	redeem(t, g, c, clientID, f, p) // the code keeps what authorize bound
+	redeem(t, g, c, clientID, f, state, p) // the code keeps what authorize bound
 
 	// Within max-age the cached document still applies.
 	if page := cimdAuthorize(t, g, c, clientID, cimdRedirect, "", newPKCE()); !strings.Contains(page.Body, `<span id="client-name">Before</span>`) {

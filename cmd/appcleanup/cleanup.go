@@ -15,6 +15,8 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"example.com/graphmcp/internal/azureerror"
 )
 
 // Target is the app registration to delete and how Microsoft Graph is reached.
@@ -171,18 +173,11 @@ func Delete(ctx context.Context, cred azcore.TokenCredential, t Target, purge bo
 	return msg + " and purged", nil
 }
 
-var codeRE = regexp.MustCompile(`^[A-Za-z0-9_.]{1,64}$`)
-
 // graphCode returns " (<Graph error code>)" or "": the message is not echoed (it could quote ids
 // or names of other objects).
 func graphCode(body []byte) string {
-	var e struct {
-		Error struct {
-			Code string `json:"code"`
-		} `json:"error"`
-	}
-	if json.Unmarshal(body, &e) == nil && codeRE.MatchString(e.Error.Code) {
-		return " (" + e.Error.Code + ")"
+	if code, _ := azureerror.Parse(body); code != "" {
+		return " (" + code + ")"
 	}
 	return ""
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"example.com/graphmcp/internal/azureerror"
 )
 
 // Why the host key is set here and not in Bicep: a Microsoft.Web/sites/host/functionKeys resource
@@ -60,7 +62,6 @@ var (
 	resourceGroupRE = regexp.MustCompile(`^[-\w._()]{1,90}$`)
 	siteNameRE      = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,58}$`)
 	keyNameRE       = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-	armCodeRE       = regexp.MustCompile(`^[A-Za-z0-9_.]{1,64}$`)
 )
 
 // TargetFromEnv reads the target from the variables azd gives every hook: AZURE_SUBSCRIPTION_ID
@@ -166,32 +167,13 @@ func SetHostKey(ctx context.Context, cred azcore.TokenCredential, t HostKeyTarge
 		if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusCreated {
 			return nil
 		}
-		code, msg := armError(raw)
+		code, msg := azureerror.Parse(raw) // msg is only inspected: it could quote the request
 		last = fmt.Errorf("HTTP %d %s", resp.StatusCode, code)
 		if !retryable(resp.StatusCode, msg) {
 			return fmt.Errorf("setting host key %s on %s: %v; check that you may write to the function app (Contributor or Website Contributor)", t.KeyName, t.FunctionApp, last)
 		}
 	}
 	return fmt.Errorf("setting host key %s on %s: the Functions host did not accept it after %d attempts (last: %v); run `azd deploy` again", t.KeyName, t.FunctionApp, o.Attempts, last)
-}
-
-// armError extracts ARM's error code and message. The message is only inspected, never
-// returned: it could quote the request.
-func armError(raw []byte) (code, msg string) {
-	var e struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	if json.Unmarshal(raw, &e) != nil {
-		return "", ""
-	}
-	code = e.Error.Code
-	if !armCodeRE.MatchString(code) {
-		code = ""
-	}
-	return code, e.Error.Message
 }
 
 // retryable: throttling, server errors, and the 400 ARM returns while the host is starting.

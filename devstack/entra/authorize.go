@@ -15,10 +15,10 @@ var oauthParams = []string{"client_id", "redirect_uri", "response_type", "respon
 // s256Challenge is base64url(SHA-256(verifier)): exactly 43 characters.
 var s256Challenge = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
 
-// handleAuthorize implements the authorization endpoint. Parameters that
-// identify where to send the browser (client_id, redirect_uri) are checked
-// first and fail on an HTML page; everything after that fails with a redirect
-// carrying error=, as Entra does.
+// handleAuthorize implements the authorization endpoint for both applications that sign users
+// in here (authorizeClient says how they differ). Parameters that identify where to send the
+// browser (client_id, redirect_uri) are checked first and fail on an HTML page; everything
+// after that fails with an answer to the redirect URI carrying error=, as Entra does.
 func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	s.counts.authorize.Add(1)
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
@@ -27,56 +27,56 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := r.Form
-	if s.isPublicClient(p.Get("client_id")) {
-		s.publicAuthorize(w, r, p) // publicclient.go
-		return
-	}
-	if p.Get("client_id") != s.opts.APIClientID {
+	c, known := s.authorizeClientFor(p.Get("client_id"))
+	if !known {
 		s.errorPage(w, http.StatusBadRequest, 700016, "Application with identifier '"+p.Get("client_id")+
 			"' was not found in the directory. Only the API app '"+s.opts.APIClientID+"' may sign users in here.")
 		return
 	}
 	redirect := p.Get("redirect_uri")
-	if !slices.Contains(s.opts.RedirectURIs, redirect) {
+	if !c.redirectOK(redirect) {
 		s.errorPage(w, http.StatusBadRequest, 50011, "The redirect URI '"+redirect+
-			"' specified in the request does not match the redirect URIs configured for the application. Add it to entra.Options.RedirectURIs.")
+			"' specified in the request does not match the redirect URIs configured for the application"+c.redirectHelp)
 		return
 	}
-	fail := func(errCode string, aadsts int, msg string) {
-		s.authorizeError(w, redirect, false, p.Get("state"), &aadError{err: errCode, code: aadsts, msg: msg})
-	}
+	formPost := c.formPost && p.Get("response_mode") == "form_post"
+	fail := func(e *aadError) { s.authorizeError(w, redirect, formPost, p.Get("state"), e) }
 	if p.Get("response_type") != "code" {
-		fail("unsupported_response_type", 700054, "response_type '"+p.Get("response_type")+"' is not enabled for the application; use 'code'.")
+		fail(badRequest("unsupported_response_type", 700054, "response_type '%s' is not enabled for the application; use 'code'.", p.Get("response_type")))
 		return
 	}
-	if rm := p.Get("response_mode"); rm != "" && rm != "query" {
-		fail("invalid_request", 900144, "response_mode '"+rm+"' is not supported here; use 'query'.")
+	if rm := p.Get("response_mode"); rm != "" && rm != "query" && !(c.formPost && rm == "form_post") {
+		modes := "'query'"
+		if c.formPost {
+			modes += " or 'form_post'"
+		}
+		fail(badRequest("invalid_request", 900144, "response_mode '%s' is not supported here; use %s.", rm, modes))
 		return
 	}
 	if e := pkceProblem(p); e != nil {
-		fail(e.err, e.code, e.msg)
+		fail(e)
 		return
 	}
-	sr, e := s.parseScopes(p.Get("scope"))
+	sr, e := c.scopes(p.Get("scope"))
 	if e != nil {
-		fail(e.err, e.code, e.msg)
-		return
-	}
-	if !sr.api {
-		fail("invalid_scope", 70011, "The scope must include 'api://"+s.opts.APIClientID+"/"+s.opts.APIScope+"' (or the app's /.default).")
+		fail(e)
 		return
 	}
 
 	var upn string
 	switch {
-	case s.opts.AutoApproveUser != "":
+	case c.autoApprove && s.opts.AutoApproveUser != "":
 		upn = s.opts.AutoApproveUser
 	case p.Get("prompt") == "none":
-		fail("login_required", 50058, "A silent sign-in request was sent but no user is signed in (the stand-in keeps no sessions).")
+		fail(badRequest("login_required", 50058, "A silent sign-in request was sent but no user is signed in (the stand-in keeps no sessions)."))
 		return
 	case r.Method == http.MethodPost:
 		u, ok := s.credentials(w, p)
 		if !ok {
+			return
+		}
+		if c.mayDecline && p.Get("decision") == "deny" {
+			fail(&aadError{err: "access_denied", code: 65004, msg: "User declined to consent to access the app."})
 			return
 		}
 		upn = u.UserPrincipalName
@@ -88,15 +88,56 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	code := randomToken(32)
 	s.mu.Lock()
 	s.codes[code] = &authCode{
-		clientID: p.Get("client_id"), redirectURI: redirect, challenge: p.Get("code_challenge"),
+		clientID: c.clientID, redirectURI: redirect, challenge: p.Get("code_challenge"),
 		upn: upn, nonce: p.Get("nonce"), scopes: sr, expires: s.now().Add(codeLifetime),
 	}
 	s.sweepLocked()
 	s.mu.Unlock()
-	// Combined consent: Graph scopes requested at sign-in are granted for later OBO.
-	s.addGraphConsent(upn, sr.graphScopeNames())
+	c.signedIn(upn, sr.graphScopeNames())
 	s.counts.signIns.Add(1)
-	s.redirect(w, redirect, url.Values{"code": {code}, "state": {p.Get("state")}})
+	s.answer(w, redirect, formPost, url.Values{"code": {code}, "state": {p.Get("state")}})
+}
+
+// authorizeClient is what differs between the applications at /authorize: the API app (the
+// gateway's, a confidential client with registered redirect URIs) and the public client of
+// local mode (publicclient.go).
+type authorizeClient struct {
+	clientID     string
+	redirectOK   func(redirect string) bool
+	redirectHelp string // ends the AADSTS50011 message: which redirect URIs the app has
+	formPost     bool   // response_mode=form_post is answered with a posting page
+	scopes       func(raw string) (scopeRequest, *aadError)
+	autoApprove  bool                                   // Options.AutoApproveUser signs in without the form
+	mayDecline   bool                                   // the form's decision=deny answers access_denied (AADSTS65004)
+	signedIn     func(upn string, graphScopes []string) // records consent once a code is issued
+}
+
+// authorizeClientFor returns the /authorize rules of clientID, or false for an unknown app.
+func (s *Server) authorizeClientFor(clientID string) (authorizeClient, bool) {
+	switch {
+	case s.isPublicClient(clientID):
+		return s.publicAuthorizeClient(), true // publicclient.go
+	case clientID == s.opts.APIClientID:
+		return authorizeClient{
+			clientID:     clientID,
+			redirectOK:   func(u string) bool { return slices.Contains(s.opts.RedirectURIs, u) },
+			redirectHelp: ". Add it to entra.Options.RedirectURIs.",
+			scopes:       s.apiScopes,
+			autoApprove:  true,
+			// Combined consent: Graph scopes requested at sign-in are granted for later OBO.
+			signedIn: s.addGraphConsent,
+		}, true
+	}
+	return authorizeClient{}, false
+}
+
+// apiScopes parses a scope parameter of the API app, which must include the API's scope.
+func (s *Server) apiScopes(raw string) (scopeRequest, *aadError) {
+	sr, e := s.parseScopes(raw)
+	if e == nil && !sr.api {
+		e = badRequest("invalid_scope", 70011, "The scope must include 'api://%s/%s' (or the app's /.default).", s.opts.APIClientID, s.opts.APIScope)
+	}
+	return sr, e
 }
 
 // credentials checks the sign-in form's user name and password; on a mismatch it shows the

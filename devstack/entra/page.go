@@ -159,16 +159,28 @@ func cspHash(s string) string {
 	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
 }
 
-// pageTmpl is html/template, so every value (UPNs, scopes, state, the error
+// pageLayout is the frame every page shares: head, stylesheet, brand, title and the tenant line;
+// each page fills in its "body". html/template, so every value (UPNs, scopes, state, the error
 // text that may echo request input) is escaped. The stylesheet is template text, copied as is.
-var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
+var pageLayout = template.Must(template.New("layout").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="color-scheme" content="light dark">
 <title>{{.Title}} – devstack Entra</title>
 <style>` + pageStyle + `</style></head>
 <body><main><div class="card">
 <p class="brand">Microsoft Entra ID <span>· local stand-in</span></p>
-<h1>{{.Title}}</h1>
-{{if .Error}}<p class="err" id="error" role="alert">{{.Error}}</p>{{end}}
+<h1 id="title">{{.Title}}</h1>
+{{block "body" .}}{{end}}
+<p class="fine">Tenant <code>{{.Tenant}}</code></p>
+</div></main></body></html>
+`))
+
+// withBody is pageLayout with body as its "body" block.
+func withBody(name, body string) *template.Template {
+	return template.Must(template.Must(pageLayout.Clone()).New(name).Parse(`{{define "body"}}` + body + `{{end}}`)).Lookup("layout")
+}
+
+// pageTmpl is the sign-in page (Code == 0) and the error page (Code != 0).
+var pageTmpl = withBody("page", `{{if .Error}}<p class="err" id="error" role="alert">{{.Error}}</p>{{end}}
 {{if not .Code}}
 <p class="lead">to continue to the MCP gateway</p>
 <form method="post" action="{{.Action}}">
@@ -184,7 +196,4 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 <section class="users" aria-labelledby="users-title"><h2 id="users-title">Dev users</h2>
 <ul>{{range .Users}}<li>{{.DisplayName}} <code>{{.UserPrincipalName}}</code></li>{{end}}</ul>
 <p class="muted">Their passwords are in the banner of <code>make dev</code>.</p></section>
-{{end}}
-<p class="fine">Tenant <code>{{.Tenant}}</code></p>
-</div></main></body></html>
-`))
+{{end}}`)

@@ -140,65 +140,21 @@ func loopbackRedirect(u string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// publicAuthorize is /authorize for the public client.
-func (s *Server) publicAuthorize(w http.ResponseWriter, r *http.Request, p url.Values) {
-	redirect := p.Get("redirect_uri")
-	if !loopbackRedirect(redirect) {
-		s.errorPage(w, http.StatusBadRequest, 50011, "The redirect URI '"+redirect+
-			"' specified in the request does not match the redirect URIs configured for the application '"+s.opts.PublicClientID+
-			"' (http://localhost, any port).")
-		return
+// publicAuthorizeClient is /authorize for the public client: any loopback redirect, form_post
+// (what MSAL Go asks for), Graph scopes only, consent granted (or declined) on the form.
+func (s *Server) publicAuthorizeClient() authorizeClient {
+	return authorizeClient{
+		clientID:     s.opts.PublicClientID,
+		redirectOK:   loopbackRedirect,
+		redirectHelp: " '" + s.opts.PublicClientID + "' (http://localhost, any port).",
+		formPost:     true,
+		scopes:       s.publicScopes,
+		mayDecline:   true,
+		signedIn: func(upn string, graphScopes []string) {
+			s.grantPublicConsent(upn, graphScopes)
+			s.pub.signIns.Add(1)
+		},
 	}
-	formPost := p.Get("response_mode") == "form_post"
-	fail := func(e *aadError) { s.authorizeError(w, redirect, formPost, p.Get("state"), e) }
-	if p.Get("response_type") != "code" {
-		fail(badRequest("unsupported_response_type", 700054, "response_type '%s' is not enabled for the application; use 'code'.", p.Get("response_type")))
-		return
-	}
-	if rm := p.Get("response_mode"); rm != "" && rm != "query" && rm != "form_post" {
-		fail(badRequest("invalid_request", 900144, "response_mode '%s' is not supported here; use 'query' or 'form_post'.", rm))
-		return
-	}
-	if e := pkceProblem(p); e != nil {
-		fail(e)
-		return
-	}
-	sr, e := s.publicScopes(p.Get("scope"))
-	if e != nil {
-		fail(e)
-		return
-	}
-	var upn string
-	switch {
-	case p.Get("prompt") == "none":
-		fail(badRequest("login_required", 50058, "A silent sign-in request was sent but no user is signed in (the stand-in keeps no sessions)."))
-		return
-	case r.Method == http.MethodPost:
-		u, ok := s.credentials(w, p)
-		if !ok {
-			return
-		}
-		if p.Get("decision") == "deny" {
-			fail(&aadError{err: "access_denied", code: 65004, msg: "User declined to consent to access the app."})
-			return
-		}
-		upn = u.UserPrincipalName
-	default:
-		s.signInPage(w, p, "")
-		return
-	}
-	s.grantPublicConsent(upn, sr.graphScopeNames())
-	code := randomToken(32)
-	s.mu.Lock()
-	s.codes[code] = &authCode{
-		clientID: s.opts.PublicClientID, redirectURI: redirect, challenge: p.Get("code_challenge"),
-		upn: upn, nonce: p.Get("nonce"), scopes: sr, expires: s.now().Add(codeLifetime),
-	}
-	s.sweepLocked()
-	s.mu.Unlock()
-	s.counts.signIns.Add(1)
-	s.pub.signIns.Add(1)
-	s.answer(w, redirect, formPost, url.Values{"code": {code}, "state": {p.Get("state")}})
 }
 
 // authorizeError sends an authorization error response to the client, as Entra does once it
@@ -511,17 +467,7 @@ func (s *Server) handleDeviceLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 // deviceTmpl is the code-entry page (Code == 0) and the done page (Code != 0).
-var deviceTmpl = template.Must(template.New("device").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="color-scheme" content="light dark">
-<title>{{.Title}} – devstack Entra</title>
-<style>` + pageStyle + `</style></head>
-<body><main><div class="card">
-<p class="brand">Microsoft Entra ID <span>· local stand-in</span></p>
-<h1 id="title">{{.Title}}</h1>
-{{if not .Code}}<p class="lead">Enter the code displayed on your app or device.</p>
+var deviceTmpl = withBody("device", `{{if not .Code}}<p class="lead">Enter the code displayed on your app or device.</p>
 <form method="get" action="{{.Action}}"><label for="user_code">Code</label>
 <input id="user_code" name="user_code" autocomplete="one-time-code" required>
-<button id="submit" type="submit">Next</button></form>{{end}}
-<p class="fine">Tenant <code>{{.Tenant}}</code></p>
-</div></main></body></html>
-`))
+<button id="submit" type="submit">Next</button></form>{{end}}`)

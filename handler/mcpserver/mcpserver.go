@@ -183,7 +183,7 @@ func methodShaped(s string) bool {
 
 // checkTools refuses tools/call for tools the caller's roles do not allow (HTTP 403, so that
 // clients can step up), before the SDK dispatches anything. It reads the body exactly as go-sdk
-// will (see [inspect]) and refuses with 400 what it cannot read, so that no body can mean one
+// will (see [inspectBody]) and refuses with 400 what it cannot read, so that no body can mean one
 // thing to the gate and another to the SDK.
 func (h *Handler) checkTools(challenge *bearer.Options, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -240,9 +240,10 @@ func (h *Handler) checkTools(challenge *bearer.Options, next http.Handler) http.
 	})
 }
 
-// inspect returns the methods of a JSON-RPC message or batch and the tool names of its
-// tools/call requests, or an error (for the client) when the body is not something the gate can
-// read unambiguously.
+// inspectBody returns the methods of a JSON-RPC message or batch, the tool names of its
+// tools/call requests and, when the body is a single request (not a batch), that request for
+// the fast path (fastpath.go); or an error (for the client) when the body is not something the
+// gate can read unambiguously.
 //
 // The gate must see what go-sdk will dispatch. go-sdk decodes with case-sensitive keys (its
 // internal JSON package), encoding/json with case-insensitive ones: {"method":"tools/call",
@@ -252,13 +253,6 @@ func (h *Handler) checkTools(challenge *bearer.Options, next http.Handler) http.
 // deeper than the SDK accepts, anything but exactly one JSON value) is refused rather than
 // guessed. It does not call the SDK's decoder: that one allocates 32 KiB per call, and the SDK
 // decodes each request often enough already (docs/performance.md).
-func inspect(body []byte) (methods, tools []string, err error) {
-	_, methods, tools, err = inspectBody(body)
-	return methods, tools, err
-}
-
-// inspectBody is [inspect] that also returns the request when the body is a single request
-// (not a batch), for the fast path (fastpath.go).
 func inspectBody(body []byte) (single *request, methods, tools []string, err error) {
 	if !utf8.Valid(body) {
 		return nil, nil, nil, errors.New("the request body is not valid UTF-8 JSON")

@@ -28,8 +28,8 @@ func TestInspect(t *testing.T) {
 		`{"jsonrpc":"2.0","id":"a","Method":"tools/call","method":"ping","id":2}`: nil, // keys are case-sensitive, as in the SDK
 	}
 	for body, want := range cases {
-		if _, got, err := inspect([]byte(body)); err != nil || !slices.Equal(got, want) {
-			t.Errorf("inspect(%s) = %v, %v, want %v", body, got, err, want)
+		if _, _, got, err := inspectBody([]byte(body)); err != nil || !slices.Equal(got, want) {
+			t.Errorf("inspectBody(%s) = %v, %v, want %v", body, got, err, want)
 		}
 	}
 	for _, body := range []string{`not json`, ``, `[]`, `{"method":"tools/list"}`, `{"jsonrpc":"2.0","id":1,"method":"tools/list"} x`,
@@ -39,8 +39,8 @@ func TestInspect(t *testing.T) {
 		`{"jsonrpc":"2.0","method":7}`, `{"jsonrpc":"2.0","result":{}}`,
 		`{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":` + strings.Repeat("[", 1000) + strings.Repeat("]", 1000) + `}}`,
 	} {
-		if _, _, err := inspect([]byte(body)); err == nil {
-			t.Errorf("inspect(%s) accepted an unreadable body", body)
+		if _, _, _, err := inspectBody([]byte(body)); err == nil {
+			t.Errorf("inspectBody(%s) accepted an unreadable body", body)
 		}
 	}
 }
@@ -51,7 +51,7 @@ func FuzzInspect(f *testing.F) {
 	f.Add([]byte(`[{"method":"tools/call","params":{"name":"a"}},{"method":"ping"}]`))
 	f.Add([]byte(`{"method":"eyJhbGciOiJSUzI1NiJ9.e30.x"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		methods, _, _ := inspect(body)
+		_, methods, _, _ := inspectBody(body)
 		for _, m := range methods {
 			if m != "(invalid)" && !methodShaped(m) {
 				t.Fatalf("method %q reached the log unfiltered", m)

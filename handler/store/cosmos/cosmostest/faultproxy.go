@@ -12,9 +12,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"example.com/graphmcp/devstack/latency"
 )
 
 // Fault is what the proxy does with a request.
@@ -48,7 +49,7 @@ type FaultProxy struct {
 	budget int    // how many item requests get the fault; < 0 = all
 	hits   int    // item requests that got a fault
 
-	latency atomic.Int64 // SetLatency, in nanoseconds
+	latency latency.Delay // SetLatency; the other stand-ins' delay, applied to item requests only
 }
 
 // NewFaultProxy starts a proxy in front of the emulator endpoint.
@@ -89,12 +90,8 @@ func NewFaultProxy(tb testing.TB, emulator string) *FaultProxy {
 			return nil
 		},
 	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fault := p.take(r)
-		if d := time.Duration(p.latency.Load()); d > 0 && isItemRequest(r) {
-			time.Sleep(d)
-		}
-		switch fault {
+	serve := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch p.take(r) {
 		case Unavailable:
 			http.Error(w, `{"code":"ServiceUnavailable","message":"injected"}`, http.StatusServiceUnavailable)
 		case Throttle:
@@ -120,6 +117,14 @@ func NewFaultProxy(tb testing.TB, emulator string) *FaultProxy {
 		default:
 			rp.ServeHTTP(w, r)
 		}
+	})
+	delayed := p.latency.Wrap(serve)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isItemRequest(r) {
+			delayed.ServeHTTP(w, r)
+			return
+		}
+		serve.ServeHTTP(w, r)
 	}))
 	tb.Cleanup(srv.Close)
 	self = srv.Listener.Addr().String()
@@ -166,5 +171,6 @@ func (p *FaultProxy) Hits() int {
 }
 
 // SetLatency delays every item request by d before it is answered (0 turns it off), on top of
-// any fault.
-func (p *FaultProxy) SetLatency(d time.Duration) { p.latency.Store(int64(d)) }
+// any fault. A request whose caller gives up while it waits is neither forwarded nor counted
+// against the fault's budget.
+func (p *FaultProxy) SetLatency(d time.Duration) { p.latency.Set(d) }
