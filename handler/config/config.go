@@ -116,14 +116,21 @@ func isGUID(s string) bool {
 	return true
 }
 
+// reader returns val, which reads a variable through get with surrounding space trimmed, and
+// bad, which records one problem with a variable in errs (the message starts with its name).
+func reader(get func(string) string, errs *[]error) (val func(string) string, bad func(name, format string, args ...any)) {
+	val = func(name string) string { return strings.TrimSpace(get(name)) }
+	bad = func(name, format string, args ...any) {
+		*errs = append(*errs, fmt.Errorf("%s "+format, append([]any{name}, args...)...))
+	}
+	return val, bad
+}
+
 // Load reads and validates the configuration through get (os.Getenv in production). The
 // returned error joins one message per problem.
 func Load(get func(string) string) (Config, error) {
 	var errs []error
-	bad := func(name, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s "+format, append([]any{name}, args...)...))
-	}
-	val := func(name string) string { return strings.TrimSpace(get(name)) }
+	val, bad := reader(get, &errs)
 	orDefault := func(name, def string) string {
 		if v := val(name); v != "" {
 			return v

@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 )
 
@@ -42,10 +41,7 @@ func (c LocalConfig) Authority() string { return c.AuthorityHost + c.TenantID }
 // has one line per problem.
 func LoadLocal(get func(string) string) (LocalConfig, error) {
 	var errs []error
-	bad := func(name, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s "+format, append([]any{name}, args...)...))
-	}
-	val := func(name string) string { return strings.TrimSpace(get(name)) }
+	val, bad := reader(get, &errs)
 	var c LocalConfig
 	c.TenantID = guidVar(val, bad, "AZURE_TENANT_ID", "the Entra tenant ID")
 	c.ClientID = guidVar(val, bad, "ENTRA_LOCAL_CLIENT_ID", "the client ID of the local-mode public-client app registration")

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"fmt"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -63,10 +62,7 @@ func cosmosDatabaseOK(s string) bool {
 }
 
 func loadStore(get func(string) string, errs *[]error) StoreConfig {
-	bad := func(name, format string, args ...any) {
-		*errs = append(*errs, fmt.Errorf("%s "+format, append([]any{name}, args...)...))
-	}
-	val := func(name string) string { return strings.TrimSpace(get(name)) }
+	val, bad := reader(get, errs)
 	boolean := func(name string) bool {
 		v := val(name)
 		if v == "" {
