@@ -10,6 +10,7 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	segjson "github.com/segmentio/encoding/json"
 )
 
 // CallDirect runs the tool for req as go-sdk's typed tool handler (mcp.AddTool) would, without
@@ -21,10 +22,8 @@ import (
 //
 // ok is false, and nothing has run, when the arguments are not a case it mirrors exactly: not
 // absent and not a JSON object, not decodable, or invalid for the schema. The caller then hands
-// the request to go-sdk, which answers with its own error. The inferred schema closes every
-// struct (additionalProperties false) and matches keys case-sensitively, so arguments that
-// validate decode into In the same way with encoding/json as with go-sdk's case-sensitive
-// decoder. mcpserver.TestFastPathMatchesSDK and FuzzDirectMatchesSDK compare both paths.
+// the request to go-sdk, which answers with its own error. mcpserver.TestFastPathMatchesSDK,
+// TestCallDirectMatchesSDK and FuzzDirectMatchesSDK compare both paths.
 func (t Tool) CallDirect(ctx context.Context, d *Deps, req *mcp.CallToolRequest) (res *mcp.CallToolResult, ok bool, err error) {
 	return t.direct(ctx, d, req)
 }
@@ -45,11 +44,15 @@ func inputSchema[In any](name string) (*jsonschema.Schema, *jsonschema.Resolved)
 }
 
 // decodeArgs is go-sdk's argument handling for the plain cases: arguments absent or an object,
-// defaults applied, validated, re-encoded and decoded into In.
+// defaults applied, validated, re-encoded and decoded into In. Both decodes use the decoder
+// go-sdk's internal/json wraps (segmentio, case-sensitive keys) with the flags it sets, through
+// its in-memory Parse rather than the streaming Decoder that allocates the 32 KiB buffer, so In
+// is filled exactly as go-sdk fills it (encoding/json differs, e.g. it takes "12" for a
+// json.Number). The gate has already bounded the nesting as go-sdk does.
 func decodeArgs[In any](args json.RawMessage, resolved *jsonschema.Resolved) (in In, ok bool) {
 	m := map[string]any{}
 	if len(args) > 0 {
-		if !isObject(args) || json.Unmarshal(args, &m) != nil {
+		if !isObject(args) || !parseLikeSDK(args, &m) {
 			return in, false
 		}
 	}
@@ -57,11 +60,17 @@ func decodeArgs[In any](args json.RawMessage, resolved *jsonschema.Resolved) (in
 	if resolved.ApplyDefaults(&v) != nil || resolved.Validate(&v) != nil {
 		return in, false
 	}
-	data, err := json.Marshal(v)
-	if err != nil || json.Unmarshal(data, &in) != nil {
+	data, err := json.Marshal(v) // go-sdk re-encodes with encoding/json too
+	if err != nil || !parseLikeSDK(data, &in) {
 		return in, false
 	}
 	return in, true
+}
+
+// parseLikeSDK decodes one JSON value as go-sdk's internal/json.Unmarshal does.
+func parseLikeSDK(data []byte, v any) bool {
+	_, err := segjson.Parse(data, v, segjson.DontMatchCaseInsensitiveStructFields)
+	return err == nil
 }
 
 // toolResult is what go-sdk makes of a typed handler's return values (for Out = any, which has

@@ -46,7 +46,9 @@ func TestInputSchemasAreGoSDKs(t *testing.T) {
 	})
 	inferred := listed(func(s *mcp.Server) {
 		infer := func(name string) *mcp.Tool { return &mcp.Tool{Name: name} }
-		nop := func(context.Context, *mcp.CallToolRequest, any) (*mcp.CallToolResult, any, error) { return nil, nil, nil }
+		nop := func(context.Context, *mcp.CallToolRequest, any) (*mcp.CallToolResult, any, error) {
+			return nil, nil, nil
+		}
 		mcp.AddTool(s, infer(userDetails.Name), func(ctx context.Context, r *mcp.CallToolRequest, _ userDetailsIn) (*mcp.CallToolResult, any, error) {
 			return nop(ctx, r, nil)
 		})

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 
@@ -27,8 +29,12 @@ type richIn struct {
 	Items []struct {
 		ID uint8 `json:"id"`
 	} `json:"items,omitempty"`
-	Extra map[string]any `json:"extra,omitempty"`
-	Any   any            `json:"any,omitempty"`
+	Extra map[string]any  `json:"extra,omitempty"`
+	Any   any             `json:"any,omitempty"`
+	When  *time.Time      `json:"when,omitempty"`
+	Raw   json.RawMessage `json:"raw,omitempty"`
+	Num   json.Number     `json:"num,omitempty"`
+	Str   int             `json:"str,omitempty,string"`
 }
 
 // richTools return what they were given (so the decoded input shows in the reply) or the
@@ -64,6 +70,12 @@ var directCases = []struct{ tool, args string }{
 	{"echo", `{"name":"n"}`},
 	{"echo", `{"name":"n","count":3,"ratio":0.5,"tags":["a","b"],"opt":false,"inner":{"a":1,"b":"x"},"items":[{"id":255}],"extra":{"k":[1,{"z":null}]},"any":1.5e3}`},
 	{"echo", `{"name":"n","count":3.0}`},
+	{"echo", `{"name":"n","when":"2026-12-04T08:00:00.5+01:00","raw":{"b":[1, 2],"a":"x"},"num":1.50e3}`},
+	{"echo", `{"name":"n","when":"yesterday"}`},
+	{"echo", `{"name":"n","when":"2026-12-04T08:00:00.5+01:00"}`},
+	{"echo", `{"name":"n","num":"12"}`},
+	{"echo", `{"name":"n","str":"42"}`},
+	{"echo", `{"name":"n","str":42}`},
 	{"echo", `{"name":"n","count":1e2}`},
 	{"echo", `{"name":"n","count":3.5}`},
 	{"echo", `{"name":"n","items":[{"id":256}]}`},
@@ -153,12 +165,44 @@ func directEdges(tb testing.TB) (fast, sdk *edge) {
 	return fast, sdk
 }
 
+// compareEdges sends body to both edges. A reply CallDirect wrote must equal go-sdk's byte for
+// byte. A request it handed on was answered by go-sdk on both sides, and go-sdk's own text is
+// not always the same twice (with several invalid arguments, which one its validator names
+// depends on map order), so there only the status and the kind of answer must agree.
 func compareEdges(tb testing.TB, fast, sdk *edge, body string) {
 	tb.Helper()
+	before := fast.h.direct.Load()
 	got, want := fast.post(tb, tokNoRole, body, nil), sdk.post(tb, tokNoRole, body, nil)
-	if got.status != want.status || got.body != want.body ||
+	same := got.body == want.body
+	if fast.h.direct.Load() == before {
+		same = answerKind(got.body) == answerKind(want.body)
+	}
+	if got.status != want.status || !same ||
 		got.header.Get("Content-Type") != want.header.Get("Content-Type") || got.header.Get("Cache-Control") != want.header.Get("Cache-Control") {
 		tb.Errorf("%s\nfast path: %d %s %s\ngo-sdk:    %d %s %s", body, got.status, got.header.Get("Content-Type"), got.body,
 			want.status, want.header.Get("Content-Type"), want.body)
 	}
+}
+
+// answerKind is "result", "result isError" or "error <code>" of a JSON-RPC reply.
+func answerKind(body string) string {
+	var reply struct {
+		Result *struct {
+			IsError bool `json:"isError"`
+		} `json:"result"`
+		Error *struct {
+			Code int `json:"code"`
+		} `json:"error"`
+	}
+	switch {
+	case json.Unmarshal([]byte(body), &reply) != nil:
+		return "not JSON: " + body
+	case reply.Error != nil:
+		return fmt.Sprint("error ", reply.Error.Code)
+	case reply.Result != nil && reply.Result.IsError:
+		return "result isError"
+	case reply.Result != nil:
+		return "result"
+	}
+	return "neither: " + body
 }
