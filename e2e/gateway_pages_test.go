@@ -158,6 +158,19 @@ func TestGatewayPagesDesign(t *testing.T) {
 	if r := results["graph-consent-denied"]; r["result"] != "Permissions not granted" || strings.Contains(fmt.Sprint(r["bodyText"]), "Helper") {
 		t.Errorf("graph consent refused: %q; the page must not echo the request: %q", r["result"], r["bodyText"])
 	}
+	// The pages without a form (the error page of fragment refuse, the page after a Graph consent
+	// link) send one policy, fragment page-style's page-csp: its stylesheet and nothing else.
+	for _, name := range []string{"authorize-error", "graph-consent", "graph-consent-denied"} {
+		r := results[name]
+		styles, _ := r["styles"].([]any)
+		if len(styles) != 1 {
+			continue // checkPageStyle reported it
+		}
+		want := "default-src 'none'; style-src " + hashSource(styles[0].(string)) + "; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+		if r["csp"] != want {
+			t.Errorf("%s: CSP %q, want the pages' shared policy %q", name, r["csp"], want)
+		}
+	}
 	if e := results["authorize-error"]; !strings.Contains(fmt.Sprint(e["errorText"]), "not registered") {
 		t.Errorf("authorize error page: %q", e["errorText"])
 	}
