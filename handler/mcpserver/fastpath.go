@@ -21,21 +21,26 @@ import (
 	"example.com/graphmcp/handler/tokenverify"
 )
 
-// The fast path serves the hot request — one JSON-RPC tools/call POSTed on its own — through
-// go-sdk's public API without its Streamable HTTP transport. That transport decodes such a
-// request seven times with go-sdk's JSON decoder (32 KiB of garbage each, docs/performance.md)
-// before the server sees it; the gate has already read the envelope with encoding/json, so the
-// fast path builds the *jsonrpc.Request itself and hands it to the same *mcp.Server through
-// [mcp.Server.Connect] on a one-message in-memory connection, with the session state go-sdk's
-// stateless mode synthesizes. go-sdk still dispatches: tool lookup, argument decoding, schema
-// validation, the handler, errors and the result encoding are its own.
+// The fast path serves the hot request — one JSON-RPC tools/call POSTed on its own — without
+// go-sdk's Streamable HTTP transport, which decodes such a request seven times with go-sdk's
+// JSON decoder (32 KiB of garbage each, docs/performance.md) before its server decodes it four
+// more times. The gate has already read the envelope with encoding/json. Then:
+//
+//  1. params of exactly "name" and "arguments", for a tool the caller may use, with arguments
+//     that validate: the tool runs through [graphtools.Tool.CallDirect] (go-sdk's typed-handler
+//     contract with the same schema, decoder, function and result types) and the reply is
+//     encoded with go-sdk's jsonrpc encoder (serveDirect);
+//  2. otherwise the fast path builds the *jsonrpc.Request and hands it to the same *mcp.Server
+//     through [mcp.Server.Connect] on a one-message in-memory connection, with the session state
+//     go-sdk's stateless mode synthesizes, and go-sdk dispatches: tool lookup, argument decoding,
+//     schema validation, the handler, errors and the result encoding are its own.
 //
 // Anything unusual goes to go-sdk's handler instead: batches, notifications, other methods,
 // headers its transport would check beyond the basics (Mcp-Session-Id, Mcp-Method, Mcp-Name,
 // Mcp-Param-*, Last-Event-ID), a missing or newer protocol version, a "_meta" key or a \u
 // escape in the params, ids that are not plain strings or small integers, MCPGODEBUG set. The
-// differential test (TestFastPathMatchesSDK) sends the same requests both ways and compares the
-// replies.
+// differential tests (TestFastPathMatchesSDK, TestCallDirectMatchesSDK, FuzzDirectMatchesSDK)
+// send the same requests both ways and compare the replies.
 
 // fastVersions are the Mcp-Protocol-Version values served on the fast path: those go-sdk
 // v1.8.0 accepts for which its stateless transport applies no per-request _meta rules.

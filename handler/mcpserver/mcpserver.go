@@ -14,7 +14,8 @@
 //     server per distinct tool set, built once); and each tool re-checks the role itself.
 //
 // A single tools/call with plain headers then takes a fast path (fastpath.go) that skips go-sdk's
-// transport, not its server; everything else goes to go-sdk's Streamable HTTP handler.
+// transport and, for plain valid calls, its dispatch (graphtools.Tool.CallDirect); everything
+// else goes to go-sdk's Streamable HTTP handler.
 //
 // [NewMux] adds the readiness ping (GET / → 200 "ok") that the Functions host polls at start.
 //
