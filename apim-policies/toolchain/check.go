@@ -24,7 +24,9 @@ package toolchain
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -39,6 +41,10 @@ type Gateway struct {
 	Expressions  []Expression
 	referenced   map[string]bool
 }
+
+// maxFragmentBytes is APIM's size limit for one policy fragment ("Reuse policy configurations in
+// your API Management policy definitions", Limitations).
+const maxFragmentBytes = 32 * 1024
 
 // Load reads the manifest and its policy files and runs the structure checks (no Mono needed).
 // Diagnostics name files as dir-joined paths, so they are relative when manifestPath is.
@@ -79,6 +85,10 @@ func Load(manifestPath string) (*Gateway, Diagnostics) {
 		root := g.Docs[f.Policy]
 		if root == nil || root.Name != "fragment" {
 			continue
+		}
+		file := filepath.Join(dir, filepath.FromSlash(f.Policy))
+		if fi, err := os.Stat(file); err == nil && fi.Size() > maxFragmentBytes {
+			ds = append(ds, Diagnostic{File: file, Line: 1, Msg: fmt.Sprintf("fragment %s is %d bytes; APIM accepts at most %d (32 KB): split it", f.ID, fi.Size(), maxFragmentBytes)})
 		}
 		sections := keys(st.fragmentUse[f.ID])
 		if len(sections) == 0 {

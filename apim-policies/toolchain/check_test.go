@@ -170,6 +170,10 @@ func TestCheckFindsSeededDefects(t *testing.T) {
 	}
 }
 
+// fragManifest is opManifest with two fragments, outer and inner.
+var fragManifest = strings.Replace(opManifest, `"fragments":[]`,
+	`"fragments":[{"id":"outer","policy":"outer.xml","description":"d"},{"id":"inner","policy":"inner.xml","description":"d"}]`, 1)
+
 func TestCheckStructure(t *testing.T) {
 	cases := []struct {
 		name     string
@@ -191,6 +195,12 @@ func TestCheckStructure(t *testing.T) {
 			"gateway.json", 3, `policy file "op.xml" does not exist`},
 		{"unknown manifest field", strings.Replace(opManifest, `"backends"`, `"backend"`, 1), map[string]string{"op.xml": opPolicy("")},
 			"gateway.json", 1, "unknown field"},
+		{"fragment nests a fragment", fragManifest, map[string]string{"op.xml": opPolicy(`<include-fragment fragment-id="outer" />`),
+			"outer.xml": "<fragment>\n<include-fragment fragment-id=\"inner\" />\n</fragment>", "inner.xml": "<fragment>\n<set-variable name=\"x\" value=\"1\" />\n</fragment>"},
+			"outer.xml", 2, `fragment "outer" includes fragment "inner", which APIM does not allow`},
+		{"fragment over 32 KB", fragManifest, map[string]string{"op.xml": opPolicy(`<include-fragment fragment-id="outer" /><include-fragment fragment-id="inner" />`),
+			"outer.xml": "<fragment>\n<!--" + strings.Repeat("x", 32*1024) + "-->\n</fragment>", "inner.xml": "<fragment>\n<set-variable name=\"x\" value=\"1\" />\n</fragment>"},
+			"outer.xml", 1, "APIM accepts at most 32768 (32 KB)"},
 		{"template parameter undeclared", strings.Replace(opManifest, `"/x"`, `"/x/{id}"`, 1), map[string]string{"op.xml": opPolicy("")},
 			"gateway.json", 3, "template parameter {id} needs an entry"},
 	}

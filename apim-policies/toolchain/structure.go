@@ -112,7 +112,7 @@ func (s *structure) noAttrsOrText(n *Node) {
 	}
 }
 
-// statements checks policy statements in a section; chain is the fragment include chain (cycle guard).
+// statements checks policy statements in a section; chain holds the fragment being checked, if any.
 func (s *structure) statements(nodes []*Node, section string, chain []string) {
 	for _, n := range nodes {
 		spec, ok := policies[n.Name]
@@ -134,8 +134,10 @@ func (s *structure) statements(nodes []*Node, section string, chain []string) {
 			if a, ok := n.Attr("fragment-id"); ok {
 				if !s.declaredFrag[a.Value] {
 					s.errf(n.File, a.Line, "include-fragment: fragment %q is not declared in the manifest's fragments", a.Value)
-				} else if indexOf(chain, a.Value) >= 0 {
-					s.errf(n.File, a.Line, "include-fragment: fragment %q includes itself (chain %s)", a.Value, strings.Join(append(chain, a.Value), " → "))
+				} else if len(chain) > 0 {
+					// "Reuse policy configurations in your API Management policy definitions",
+					// Limitations: a policy fragment can't nest another policy fragment.
+					s.errf(n.File, a.Line, "include-fragment: fragment %q includes fragment %q, which APIM does not allow (a fragment cannot nest another); include both from the policy instead", chain[len(chain)-1], a.Value)
 				} else {
 					if s.fragmentUse[a.Value] == nil {
 						s.fragmentUse[a.Value] = map[string]bool{}
