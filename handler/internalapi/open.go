@@ -46,23 +46,16 @@ func Open(cfg config.StoreConfig, getenv func(string) string, logger *slog.Logge
 	return h, st.Close, nil
 }
 
-// Opening is a state store being opened in the background by [OpenInBackground]. The handler
-// listens (and answers the host's GET / readiness ping) without waiting for it: /internal/
-// requests wait until the store is open ([Opening.ServeHTTP]), and [Opening.Failed] tells main
-// to exit when it cannot be opened.
+// Opening is a state store being opened in the background ([NewOpening], [Opening.Start]). The
+// handler listens (and answers the host's GET / readiness ping) without waiting for it:
+// /internal/ requests wait until the store is open ([Opening.ServeHTTP]), and [Opening.Failed]
+// tells main to exit when it cannot be opened.
 type Opening struct {
 	done   chan struct{}
 	failed chan error
 	h      http.Handler
 	close  func() error
 	err    error
-}
-
-// OpenInBackground is [NewOpening] and [Opening.Start] at once: [Open] on its own goroutine.
-func OpenInBackground(cfg config.StoreConfig, getenv func(string) string, logger *slog.Logger) *Opening {
-	o := NewOpening()
-	o.Start(nil, cfg, getenv, logger)
-	return o
 }
 
 // NewOpening returns an Opening to mount at /internal/ before [Opening.Start] opens the store,
@@ -72,40 +65,30 @@ func NewOpening() *Opening {
 	return &Opening{done: make(chan struct{}), failed: make(chan error, 1)}
 }
 
-// MaxStartDelay bounds how long [Opening.Start] waits for its after channel: an Entra that
+// maxStartDelay bounds how long [Opening.Start] waits for its after channel: an Entra that
 // does not answer the JWKS request must not hold the store back.
-const MaxStartDelay = time.Second
+const maxStartDelay = time.Second
 
 // Start opens the store described by cfg ([Open]) on its own goroutine once after is closed (nil:
-// at once; at most [MaxStartDelay] later). main passes the server's JWKSRequested: on a busy CPU
+// at once; at most [maxStartDelay] later). main passes the server's JWKSRequested: on a busy CPU
 // the embedded file's fsync or Cosmos's connection would otherwise take turns with the JWKS
 // request the handler needs to be ready, and nothing waits for the store at start. Call it once.
 func (o *Opening) Start(after <-chan struct{}, cfg config.StoreConfig, getenv func(string) string, logger *slog.Logger) {
-	o.start(after, func() (http.Handler, func() error, error) { return Open(cfg, getenv, logger) })
-}
-
-func (o *Opening) start(after <-chan struct{}, open func() (http.Handler, func() error, error)) {
 	go func() {
 		defer close(o.done)
 		if after != nil {
-			t := time.NewTimer(MaxStartDelay)
+			t := time.NewTimer(maxStartDelay)
 			select {
 			case <-after:
 			case <-t.C:
 			}
 			t.Stop()
 		}
-		o.h, o.close, o.err = open()
+		o.h, o.close, o.err = Open(cfg, getenv, logger)
 		if o.err != nil {
 			o.failed <- o.err
 		}
 	}()
-}
-
-// Wait returns what [Open] returned, once it has.
-func (o *Opening) Wait() (closeStore func() error, err error) {
-	<-o.done
-	return o.close, o.err
 }
 
 // Failed delivers the error, once, if the store cannot be opened; nothing if it opens. main

@@ -28,18 +28,30 @@ func TestOpenEmbedded(t *testing.T) {
 	}
 }
 
-func TestOpenInBackground(t *testing.T) {
+// startOpening opens cfg at once, as main does once the JWKS request is out.
+func startOpening(cfg config.StoreConfig) *Opening {
+	o := NewOpening()
+	o.Start(nil, cfg, func(string) string { return "" }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return o
+}
+
+// opened waits for the open to end and returns its error.
+func opened(o *Opening) error {
+	<-o.done
+	return o.err
+}
+
+func TestOpeningInBackground(t *testing.T) {
 	cfg := config.StoreConfig{Kind: config.StoreEmbedded, File: filepath.Join(t.TempDir(), "state.db")}
-	o := OpenInBackground(cfg, func(string) string { return "" }, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	closeStore, err := o.Wait()
-	if err != nil {
+	o := startOpening(cfg)
+	if err := opened(o); err != nil {
 		t.Fatal(err)
 	}
-	defer closeStore()
+	defer o.Close()
 	expect(t, "health", do(t, o, "POST", "/internal/v1/health", "application/json", []byte(`{}`), nil), "OK")
 
-	bad := OpenInBackground(config.StoreConfig{Kind: "nope"}, nil, slog.Default())
-	if _, err := bad.Wait(); err == nil {
+	bad := startOpening(config.StoreConfig{Kind: "nope"})
+	if err := opened(bad); err == nil {
 		t.Fatal("unknown store kind accepted")
 	}
 	expect(t, "failed store", do(t, bad, "POST", "/internal/v1/health", "application/json", []byte(`{}`), nil), "Service Unavailable store_unavailable")
@@ -58,7 +70,7 @@ func TestOpeningStartAfterAndFailed(t *testing.T) {
 	req := httptest.NewRequest("POST", "/internal/v1/health", strings.NewReader(`{}`)).WithContext(ctx)
 	o.ServeHTTP(httptest.NewRecorder(), req) // returns: the client is gone
 	close(after)
-	if _, err := o.Wait(); err != nil {
+	if err := opened(o); err != nil {
 		t.Fatal(err)
 	}
 	expect(t, "health once open", do(t, o, "POST", "/internal/v1/health", "application/json", []byte(`{}`), nil), "OK")
@@ -71,7 +83,7 @@ func TestOpeningStartAfterAndFailed(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	bad := OpenInBackground(config.StoreConfig{Kind: config.StoreEmbedded, File: filepath.Join(file, "not-a-dir", "state.db")}, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	bad := startOpening(config.StoreConfig{Kind: config.StoreEmbedded, File: filepath.Join(file, "not-a-dir", "state.db")})
 	if err := <-bad.Failed(); err == nil || !strings.Contains(err.Error(), "STATE_FILE") {
 		t.Fatalf("Failed: %v, want the open error naming STATE_FILE", err)
 	}
