@@ -63,6 +63,11 @@ func Redact(s string) string {
 	if !mayNeedRedaction(s) {
 		return s // the request line of almost every request: no pattern can match
 	}
+	return redactAll(s)
+}
+
+// redactAll applies every pattern (Redact without its shortcut).
+func redactAll(s string) string {
 	r := redactors()
 	s = r.jwt.ReplaceAllString(s, "[redacted-jwt]")
 	s = r.bearer.ReplaceAllString(s, "${1}[redacted]")
