@@ -119,9 +119,10 @@ func New[In any](name, description string, scopes []string, role string, run fun
 	t := Tool{Name: name, Description: description, Scopes: slices.Clone(scopes), Role: role}
 	// Inferred at first use, not at package init: process start → ready does not wait for it.
 	schema := sync.OnceValues(func() (*jsonschema.Schema, *jsonschema.Resolved) { return inputSchema[In](name) })
+	// tool is what calls see of t (Call.tool, messages): read-only, shared by every call.
+	tool := t
 	// handle is the tool behind both entries: go-sdk's typed handler (add) and CallDirect.
 	handle := func(ctx context.Context, req *mcp.CallToolRequest, d *Deps, in In) (res *mcp.CallToolResult, out any, err error) {
-		tool := t // the *Tool in Call is this call's own copy
 		defer func() {
 			if p := recover(); p != nil {
 				d.Logger.ErrorContext(ctx, "tool panicked", slog.String("tool", tool.Name),
