@@ -229,10 +229,10 @@ func (c *oneCall) SessionID() string { return "" }
 // would write, when the params are exactly {"name", "arguments"}, the tool is one the caller may
 // use and CallDirect takes the arguments; it reports false, having written nothing, otherwise.
 func (h *Handler) serveDirect(w http.ResponseWriter, r *http.Request, msg *request, id jsonrpc.ID, extra *mcp.RequestExtra) bool {
-	name, args, ok := callParams(msg.params)
-	if !ok {
+	if !msg.call.plain {
 		return false
 	}
+	name, args := msg.call.name, msg.call.args
 	i, known := h.toolByNm[name]
 	if !known {
 		return false
@@ -267,38 +267,6 @@ func (h *Handler) serveDirect(w http.ResponseWriter, r *http.Request, msg *reque
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(data)
 	return true
-}
-
-// callParams reads tools/call params that hold "name" (a string) and at most "arguments" (any
-// JSON value), each once, with exact spellings; anything else is left to go-sdk.
-func callParams(params json.RawMessage) (name string, args json.RawMessage, ok bool) {
-	dec := json.NewDecoder(bytes.NewReader(params))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return "", nil, false
-	}
-	hasName := false
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return "", nil, false
-		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return "", nil, false
-		}
-		switch key, _ := tok.(string); {
-		case key == "name" && !hasName:
-			if v[0] != '"' || json.Unmarshal(v, &name) != nil {
-				return "", nil, false
-			}
-			hasName = true
-		case key == "arguments" && args == nil:
-			args = v
-		default:
-			return "", nil, false
-		}
-	}
-	return name, args, hasName
 }
 
 // marshalNoEscape encodes a result as go-sdk's JSON-RPC layer does: without HTML escaping.

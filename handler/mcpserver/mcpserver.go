@@ -286,11 +286,10 @@ func inspectBody(body []byte) (single *request, methods, tools []string, err err
 		}
 		methods = append(methods, method)
 		if req.method == "tools/call" {
-			name, err := toolName(req.params)
-			if err != nil {
+			if req.call, err = readCall(req.params); err != nil {
 				return nil, nil, nil, err
 			}
-			tools = append(tools, name)
+			tools = append(tools, req.call.name)
 		}
 	}
 	return single, methods, tools, nil
@@ -305,6 +304,7 @@ type request struct {
 	method string
 	params json.RawMessage
 	id     json.RawMessage // as sent; nil when absent
+	call   callShape       // for tools/call: what readCall read of params
 }
 
 // envelope reads one JSON-RPC message the way go-sdk's jsonrpc.DecodeMessage does: exact,
@@ -396,37 +396,51 @@ func depth(data []byte) int {
 	return deepest
 }
 
-// toolName reads params.name of a tools/call. Params that are not an object yield "" (the SDK
+// callShape is what the gate reads of tools/call params: the tool name, and the arguments with
+// plain set when the params hold exactly "name" (a string) and at most "arguments", each once,
+// spelled exactly — the calls the fast path may run with graphtools.Tool.CallDirect.
+type callShape struct {
+	name  string
+	args  json.RawMessage
+	plain bool
+}
+
+// readCall reads params of a tools/call. Params that are not an object yield no name (the SDK
 // refuses them); more than one key spelled like "name", in any case, is refused.
-func toolName(params json.RawMessage) (string, error) {
+func readCall(params json.RawMessage) (callShape, error) {
+	var c callShape
 	dec := json.NewDecoder(bytes.NewReader(params))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return "", nil
+		return c, nil
 	}
-	var name string
-	seen := false
+	seen, nameString, other := false, false, false
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return "", errors.New("tools/call params are not a JSON object")
+			return callShape{}, errors.New("tools/call params are not a JSON object")
 		}
 		key, _ := tok.(string)
 		var v json.RawMessage
 		if err := dec.Decode(&v); err != nil {
-			return "", errors.New("tools/call params are not a JSON object")
+			return callShape{}, errors.New("tools/call params are not a JSON object")
 		}
-		if !strings.EqualFold(key, "name") {
-			continue
-		}
-		if seen || key != "name" {
-			return "", errors.New(`tools/call params must have exactly one "name" key`)
-		}
-		seen = true
-		if err := json.Unmarshal(v, &name); err != nil {
-			return "", errors.New(`tools/call params.name must be a string`)
+		switch {
+		case strings.EqualFold(key, "name"):
+			if seen || key != "name" {
+				return callShape{}, errors.New(`tools/call params must have exactly one "name" key`)
+			}
+			seen, nameString = true, v[0] == '"'
+			if err := json.Unmarshal(v, &c.name); err != nil {
+				return callShape{}, errors.New(`tools/call params.name must be a string`)
+			}
+		case key == "arguments" && c.args == nil:
+			c.args = v
+		default:
+			other = true
 		}
 	}
-	return name, nil
+	c.plain = seen && nameString && !other
+	return c, nil
 }
 
 // serverFor returns the MCP server holding exactly the tools the caller may use.
